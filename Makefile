@@ -1,0 +1,64 @@
+# One task runner. `make run` and `make test` work on a fresh clone: they create
+# .venv, install everything (system packages too) and build the index if needed.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# pip.conf here names local mirrors that may not exist; their warnings are noise.
+QUIET_PIP := (grep -v "is ignored: it is neither a file nor a directory" || true)
+
+.PHONY: help install sysdeps index run test test-fast lint format eval bench clean
+
+help:
+	@echo "make run    - set up, build the index if needed, start the page on http://127.0.0.1:7860"
+	@echo "make test   - set up and run the whole test suite"
+	@echo "make lint | format | eval | bench | index | clean"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# torch first, pinned: 2.13.0 is the CPU build on local disk; anything else pulls CUDA.
+	$(BIN)/pip install -q torch==2.13.0 2>&1 | $(QUIET_PIP)
+	$(BIN)/pip install -q -e '.[dev]' 2>&1 | $(QUIET_PIP)
+	touch $@
+
+install: $(STAMP)
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+sysdeps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+index: install
+	$(BIN)/advisor index
+
+run: install index
+	$(BIN)/advisor serve
+
+# pytest exits 5 when it collects nothing; that is not a failure of the code.
+test: install sysdeps
+	$(BIN)/pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+
+test-fast: install
+	$(BIN)/pytest -m "not slow and not browser and not server"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+eval: install index
+	$(BIN)/advisor eval
+
+bench: install index
+	$(BIN)/python evals/bench.py
+
+clean:
+	rm -rf $(VENV) index/chroma index/manifest.json evals/reports .pytest_cache .ruff_cache

@@ -1,0 +1,152 @@
+"""The `advisor` command line: index, search, config, serve.
+
+Commands only call the package's public API. Every error a user can cause
+(an empty question, a missing index, a broken corpus file) ends in one clear
+line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from advisor.settings import get_settings
+
+app = typer.Typer(
+    help="Career Advisor: cited answers from career articles.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+EXIT_USER_ERROR = 2
+
+
+def fail(message: str, code: int = EXIT_USER_ERROR) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    return typer.Exit(code)
+
+
+@app.command()
+def index(
+    full: Annotated[bool, typer.Option("--full", help="Re-embed everything.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Build or update the index from corpus/ (only changed articles are re-embedded)."""
+    from advisor.index import build_index
+
+    settings = get_settings()
+    report = build_index(settings, full=full, progress=not quiet and sys.stderr.isatty())
+    for name, problem in report.problems.items():
+        err.print(f"[yellow]skipped[/] {escape(name)}: {escape(problem)}")
+    for doc_id in report.kept_despite_errors:
+        err.print(f"[yellow]kept[/] the previous version of {doc_id} (its file is unreadable)")
+    if not report.changed:
+        out.print(
+            f"Index is up to date: {len(report.unchanged)} articles unchanged, "
+            f"nothing embedded ({report.seconds:.2f} s)."
+        )
+        return
+    if report.full_rebuild_reason:
+        out.print(f"Full rebuild: {report.full_rebuild_reason}.")
+    out.print(
+        f"Indexed in {report.seconds:.1f} s: {len(report.added)} added, "
+        f"{len(report.updated)} updated, {len(report.removed)} removed, "
+        f"{len(report.unchanged)} unchanged; {report.embedded_chunks} chunks embedded, "
+        f"{report.reused_chunks} reused."
+    )
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int | None, typer.Option("--k", min=1, max=50, help="How many passages.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show the passages hybrid retrieval ranks highest for QUERY."""
+    from advisor.retrieve import Retriever
+    from advisor.text import clean_question
+
+    settings = get_settings()
+    clean_question(query, settings.retrieval.max_query_chars)  # fail before loading models
+    result = Retriever(settings).search(query, k)
+    if as_json:
+        print(json.dumps([hit.as_json() for hit in result.hits], indent=2, ensure_ascii=False))
+        return
+    if not result.hits:
+        out.print("No passage matches.")
+    for rank, hit in enumerate(result.hits, start=1):
+        c = hit.chunk
+        out.print(
+            f"[bold]{rank}. {escape(c.title)}[/] — {escape(c.section)}  (score {hit.score:.4f})"
+        )
+        out.print(f"   {escape(c.text[:300])}{'…' if len(c.text) > 300 else ''}\n")
+
+
+@app.command()
+def config() -> None:
+    """Print the effective settings (defaults plus ADVISOR_* variables) as JSON."""
+    print(get_settings().model_dump_json(indent=2))
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address; default from settings.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port; default from settings.")] = None,
+) -> None:
+    """Start the Gradio page."""
+    from advisor.page import launch
+
+    settings = get_settings()
+    launch(
+        settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
+    )
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    from pydantic import ValidationError
+
+    from advisor.corpus import CorpusError
+    from advisor.embeddings import ModelUnavailableError
+    from advisor.index import IndexUnavailableError
+    from advisor.text import QuestionError
+
+    return (
+        CorpusError,
+        IndexUnavailableError,
+        ModelUnavailableError,
+        QuestionError,
+        ValidationError,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app and turn any error into a message and an exit code."""
+    try:
+        code = app(args=argv, standalone_mode=False)  # click returns the exit code here
+    except typer.Exit as done:
+        return done.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        return 130
+    except Exception as error:  # the last line of defence against tracebacks
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            return error.exit_code
+        if isinstance(error, _known_errors()):
+            fail(str(error))
+            return EXIT_USER_ERROR
+        err.print(
+            f"[bold red]unexpected error:[/] {escape(type(error).__name__)}: {escape(str(error))}"
+        )
+        return 1
+    return code if isinstance(code, int) else 0

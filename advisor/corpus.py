@@ -1,0 +1,224 @@
+"""Load and clean the source articles in corpus/.
+
+Articles are Markdown with YAML front matter (the committed form); plain `.txt`
+and `.html` files dropped into the folder are accepted too, so a maintainer can
+add a page without converting it first. Every format goes through the same
+boilerplate rules, and a file that cannot be read is reported by name while the
+rest load: one broken file must never take the whole index down.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import frontmatter
+import yaml
+
+SUPPORTED_SUFFIXES = (".md", ".txt", ".html", ".htm")
+
+# Site chrome seen in the seed pages: navigation, calls to action, share bars
+# and "related article" teasers. Matched against a whole (stripped) line,
+# case-insensitively, so article sentences that merely mention these words stay.
+BOILERPLATE_LINES: tuple[str, ...] = (
+    r"talk to skipper",
+    r"want personalized recommendations\?",
+    r"let'?s match you to the right program",
+    r"article continues after recommendations",
+    r"(more )?recommendations? for you",
+    r"recommended for you",
+    r"get courses selected just for you",
+    r"try our powerful search engine",
+    r"try it now",
+    r"share this post:?",
+    r"you might also like",
+    r"back to job search",
+    r"job search",
+    r"ready to start your journey\?",
+    r"have a question about college\?",
+    r"reviewed by:?",
+    r"written by",
+    r"feature image:.*",
+    r"in our ask a college advisor series.*",
+    r".+ vs\.? .+: what are the differences\?",
+)
+_BOILERPLATE = re.compile(r"^(?:" + "|".join(BOILERPLATE_LINES) + r")$", re.IGNORECASE)
+
+
+class CorpusError(Exception):
+    """A corpus file that cannot be turned into an article (the message names it)."""
+
+
+@dataclass(frozen=True)
+class Article:
+    """One cleaned source article; `text` is what chunk spans point into."""
+
+    doc_id: str
+    title: str
+    publisher: str
+    text: str
+    path: Path
+    published: str | None = None
+    authors: tuple[str, ...] = ()
+    reviewed_by: tuple[str, ...] = ()
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of everything indexed, so a metadata-only edit also re-indexes."""
+        meta = f"{self.title}|{self.publisher}|{self.published}|{self.authors}|{self.reviewed_by}"
+        return hashlib.sha256(f"{meta}\n{self.text}".encode()).hexdigest()
+
+
+@dataclass
+class LoadReport:
+    """Articles that loaded and, by file name, the ones that did not and why."""
+
+    articles: list[Article] = field(default_factory=list)
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+def slugify(name: str) -> str:
+    """Turn a file stem into a stable, URL-safe document id."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug or "article"
+
+
+def clean_text(text: str, title: str | None = None) -> str:
+    """Drop site chrome and normalise whitespace, keeping the article's own lines."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    kept: list[str] = []
+    for raw in text.split("\n"):
+        line = re.sub(r"[ \t]+", " ", raw).strip()
+        if line and _BOILERPLATE.match(line.lstrip("#").strip()):
+            continue
+        if title and not any(kept) and line.lstrip("# ").strip() == title:
+            continue  # the title lives in front matter, not repeated as line one
+        line = re.sub(r"^[•·▪●]\s*", "- ", line)
+        kept.append(line)
+    cleaned = "\n".join(kept)
+    cleaned = re.sub(r"\n{3,}", "\n\n", cleaned)
+    return cleaned.strip() + "\n"
+
+
+def _as_tuple(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    raise CorpusError(f"expected a name or a list of names, got {value!r}")
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    if not data.strip():
+        raise CorpusError("the file is empty")
+    if b"\x00" in data[:8192]:
+        raise CorpusError("the file looks binary (it contains NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise CorpusError(f"the file is not valid UTF-8 text (byte {err.start})") from err
+
+
+def _from_markdown(path: Path, raw: str) -> Article:
+    try:
+        post = frontmatter.loads(raw)
+    except yaml.YAMLError as err:
+        raise CorpusError(f"its YAML front matter does not parse: {err}") from err
+    meta = post.metadata
+    title = str(meta.get("title") or _first_line(post.content))
+    published = meta.get("published")
+    return Article(
+        doc_id=slugify(path.stem),
+        title=title,
+        publisher=str(meta.get("publisher") or "unknown"),
+        published=str(published) if published else None,
+        authors=_as_tuple(meta.get("authors")),
+        reviewed_by=_as_tuple(meta.get("reviewed_by")),
+        text=clean_text(post.content, title),
+        path=path,
+    )
+
+
+def _from_plain(path: Path, raw: str) -> Article:
+    text = clean_text(raw)
+    title = _first_line(text)
+    return Article(
+        doc_id=slugify(path.stem),
+        title=title,
+        publisher="unknown",
+        text=clean_text(text, title),
+        path=path,
+    )
+
+
+def _from_html(path: Path, raw: str) -> Article:
+    import trafilatura  # imported here: only needed when an HTML file is present
+
+    extracted = trafilatura.bare_extraction(
+        raw, include_comments=False, include_tables=True, with_metadata=True
+    )
+    if extracted is None or not (extracted.text or "").strip():
+        raise CorpusError("no article text could be extracted from the HTML")
+    title = extracted.title or _first_line(extracted.text)
+    return Article(
+        doc_id=slugify(path.stem),
+        title=title,
+        publisher=extracted.sitename or "unknown",
+        published=extracted.date or None,
+        authors=_as_tuple(extracted.author),
+        text=clean_text(extracted.text, title),
+        path=path,
+    )
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip().lstrip("# ").strip()
+    raise CorpusError("the file has no text")
+
+
+def load_article(path: Path) -> Article:
+    """Load one file, raising CorpusError with a reason a maintainer can act on."""
+    raw = _read_text(path)
+    suffix = path.suffix.lower()
+    if suffix == ".md":
+        article = _from_markdown(path, raw)
+    elif suffix in (".html", ".htm"):
+        article = _from_html(path, raw)
+    else:
+        article = _from_plain(path, raw)
+    if not article.text.strip():
+        raise CorpusError("nothing is left after removing site boilerplate")
+    return article
+
+
+def load_corpus(corpus_dir: Path) -> LoadReport:
+    """Load every supported file, collecting problems instead of stopping at the first."""
+    report = LoadReport()
+    if not corpus_dir.is_dir():
+        report.problems[str(corpus_dir)] = "the corpus folder does not exist"
+        return report
+    seen: dict[str, Path] = {}
+    for path in sorted(corpus_dir.iterdir()):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            report.problems[path.name] = f"unsupported file type {path.suffix or '(none)'}"
+            continue
+        try:
+            article = load_article(path)
+        except (CorpusError, OSError) as err:
+            report.problems[path.name] = str(err)
+            continue
+        if article.doc_id in seen:
+            report.problems[path.name] = f"same document id as {seen[article.doc_id].name}"
+            continue
+        seen[article.doc_id] = path
+        report.articles.append(article)
+    return report

@@ -1,0 +1,159 @@
+"""Hybrid retrieval: dense (chroma) and keyword (BM25), fused by reciprocal rank.
+
+Dense search finds paraphrases ("how much do coders earn" ~ "salary");
+BM25 finds exact terms the embedder blurs (CCS, CPC, PALS). Reciprocal-rank
+fusion combines the two rankings without calibrating their scores against
+each other. Passages that say the same thing are collapsed so the top k are
+k different pieces of evidence.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+from rank_bm25 import BM25Okapi
+
+from advisor.chunking import Chunk
+from advisor.index import Manifest, open_collection
+from advisor.settings import Settings
+from advisor.text import clean_question, tokenize
+
+if TYPE_CHECKING:
+    from chromadb.api.models.Collection import Collection
+
+    from advisor.embeddings import SentenceEmbedder
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage with the evidence for its rank."""
+
+    chunk: Chunk
+    score: float
+    dense: float | None = None
+    bm25: float | None = None
+
+    def as_json(self) -> dict[str, object]:
+        c = self.chunk
+        return {
+            "chunk_id": c.chunk_id,
+            "doc_id": c.doc_id,
+            "title": c.title,
+            "publisher": c.publisher,
+            "section": c.section,
+            "text": c.text,
+            "score": round(self.score, 6),
+            "dense": None if self.dense is None else round(self.dense, 4),
+            "bm25": None if self.bm25 is None else round(self.bm25, 4),
+            "start": c.start,
+            "end": c.end,
+        }
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def _chunk_from_store(chunk_id: str, text: str, meta: dict) -> Chunk:
+    return Chunk(
+        chunk_id=chunk_id,
+        doc_id=str(meta["doc_id"]),
+        title=str(meta["title"]),
+        publisher=str(meta["publisher"]),
+        published=str(meta.get("published") or ""),
+        section=str(meta["section"]),
+        text=text,
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+    )
+
+
+def reciprocal_rank_fusion(rankings: list[list[str]], k: int) -> dict[str, float]:
+    """Sum of 1/(k + rank) over the rankings an id appears in (Cormack et al., 2009)."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return scores
+
+
+class Retriever:
+    """Loads the chunks once, then answers many queries; safe to share across threads."""
+
+    def __init__(self, settings: Settings, embedder: SentenceEmbedder | None = None) -> None:
+        if embedder is None:
+            from advisor.embeddings import SentenceEmbedder
+
+            embedder = SentenceEmbedder(settings.embedding)
+        self.settings = settings
+        self.embedder = embedder
+        self.manifest: Manifest
+        self.collection: Collection
+        self.manifest, self.collection = open_collection(settings.index)
+        got = self.collection.get(include=["documents", "metadatas", "embeddings"])
+        self.chunks: dict[str, Chunk] = {
+            cid: _chunk_from_store(cid, doc, meta)
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        }
+        self.ids: list[str] = list(got["ids"])
+        self._vectors = {
+            cid: np.asarray(v) for cid, v in zip(self.ids, got["embeddings"], strict=True)
+        }
+        corpus_tokens = [tokenize(self.chunks[cid].embed_text) for cid in self.ids]
+        self._bm25 = BM25Okapi(corpus_tokens) if self.ids else None
+
+    def dense(self, query: str, n: int) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity), best first."""
+        vector = self.embedder.embed_query(query)
+        found = self.collection.query(
+            query_embeddings=[vector], n_results=min(n, len(self.ids)), include=["distances"]
+        )
+        return [
+            (cid, 1.0 - d) for cid, d in zip(found["ids"][0], found["distances"][0], strict=True)
+        ]
+
+    def keyword(self, query: str, n: int) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score), best first; only chunks sharing a term with the query."""
+        tokens = tokenize(query)
+        if self._bm25 is None or not tokens:
+            return []
+        scores = self._bm25.get_scores(tokens)
+        order = np.argsort(-scores)[:n]
+        return [(self.ids[i], float(scores[i])) for i in order if scores[i] > 0]
+
+    def search(self, query: str, k: int | None = None) -> SearchResult:
+        """Top-k fused passages for a question (validated here, so every caller is safe)."""
+        cfg = self.settings.retrieval
+        query = clean_question(query, cfg.max_query_chars)
+        k = k or cfg.k
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        dense = self.dense(query, cfg.candidates)
+        timings["dense"] = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        keyword = self.keyword(query, cfg.candidates)
+        timings["bm25"] = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        fused = reciprocal_rank_fusion([[c for c, _ in dense], [c for c, _ in keyword]], cfg.rrf_k)
+        dense_scores, bm25_scores = dict(dense), dict(keyword)
+        hits: list[Hit] = []
+        for cid in sorted(fused, key=lambda c: (-fused[c], c)):
+            if self._is_duplicate(cid, hits):
+                continue
+            hits.append(
+                Hit(self.chunks[cid], fused[cid], dense_scores.get(cid), bm25_scores.get(cid))
+            )
+            if len(hits) == k:
+                break
+        timings["fuse"] = (time.perf_counter() - started) * 1000
+        return SearchResult(hits, timings)
+
+    def _is_duplicate(self, cid: str, kept: list[Hit]) -> bool:
+        limit = self.settings.retrieval.duplicate_similarity
+        vector = self._vectors[cid]
+        return any(float(vector @ self._vectors[h.chunk.chunk_id]) >= limit for h in kept)

