@@ -123,9 +123,10 @@ def make_splitter(settings: ChunkSettings) -> RecursiveCharacterTextSplitter:
     )
 
 
-def chunk_id(doc_id: str, section: str, text: str) -> str:
-    """Content-derived id: the same passage gets the same id on every rebuild."""
-    return hashlib.sha1(f"{doc_id}\x1f{section}\x1f{text}".encode()).hexdigest()[:20]
+def chunk_id(doc_id: str, title: str, section: str, text: str) -> str:
+    """Content-derived id over everything embedded: same passage, same id, same vector."""
+    key = "\x1f".join((doc_id, title, section, text))
+    return hashlib.sha1(key.encode()).hexdigest()[:20]
 
 
 def chunk_article(article: Article, settings: ChunkSettings) -> list[Chunk]:
@@ -141,7 +142,7 @@ def chunk_article(article: Article, settings: ChunkSettings) -> list[Chunk]:
                 start = article.text.find(piece, section.start)
             chunks.append(
                 Chunk(
-                    chunk_id=chunk_id(article.doc_id, section.heading, piece),
+                    chunk_id=chunk_id(article.doc_id, article.title, section.heading, piece),
                     doc_id=article.doc_id,
                     title=article.title,
                     publisher=article.publisher,

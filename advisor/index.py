@@ -2,8 +2,9 @@
 
 Every build writes a fresh collection and only then points `manifest.json`
 at it (an atomic file replace), so a build that fails or is killed leaves the
-previous index answering questions. Unchanged articles are not re-embedded:
-their stored vectors are copied into the new collection. A different embedding
+previous index answering questions. Nothing already embedded is embedded again:
+unchanged articles, and unchanged passages of a changed article (chunk ids are
+content-derived), have their stored vectors copied into the new collection. A different embedding
 model or chunker setting invalidates every vector, so it forces a full rebuild.
 """
 
@@ -170,6 +171,10 @@ def _add_chunks(
     return len(chunks)
 
 
+def _stored_ids(manifest: Manifest) -> set[str]:
+    return {cid for entry in manifest.documents.values() for cid in entry.chunk_ids}
+
+
 def _entry(article: Article, chunks: list[Chunk]) -> DocumentEntry:
     return DocumentEntry(
         content_hash=article.content_hash,
@@ -244,16 +249,20 @@ def build_index(
     )
     try:
         documents = dict(carried)
-        if carried and old is not None:
-            source = client.get_collection(old.collection, embedding_function=None)
-            ids = [cid for entry in carried.values() for cid in entry.chunk_ids]
-            report.reused_chunks = _copy_chunks(source, target, ids)
         new_chunks: list[Chunk] = []
         for article in to_embed:
             chunks = chunk_article(article, settings.chunking)
             documents[article.doc_id] = _entry(article, chunks)
             new_chunks.extend(chunks)
-        report.embedded_chunks = _add_chunks(target, new_chunks, embedder, progress)
+        # ids are content-derived, so an id already stored has the same vector
+        stored = set() if old is None or reason else _stored_ids(old)
+        reuse = [cid for entry in carried.values() for cid in entry.chunk_ids]
+        reuse += [c.chunk_id for c in new_chunks if c.chunk_id in stored]
+        if reuse and old is not None:
+            source = client.get_collection(old.collection, embedding_function=None)
+            report.reused_chunks = _copy_chunks(source, target, reuse)
+        fresh = [c for c in new_chunks if c.chunk_id not in stored]
+        report.embedded_chunks = _add_chunks(target, fresh, embedder, progress)
     except BaseException:
         client.delete_collection(name)  # the manifest still names the old collection
         raise

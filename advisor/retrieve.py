@@ -95,15 +95,13 @@ class Retriever:
         self.manifest: Manifest
         self.collection: Collection
         self.manifest, self.collection = open_collection(settings.index)
-        got = self.collection.get(include=["documents", "metadatas", "embeddings"])
+        got = self.collection.get(include=["documents", "metadatas"])
         self.chunks: dict[str, Chunk] = {
             cid: _chunk_from_store(cid, doc, meta)
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         }
         self.ids: list[str] = list(got["ids"])
-        self._vectors = {
-            cid: np.asarray(v) for cid, v in zip(self.ids, got["embeddings"], strict=True)
-        }
+        self._words = {cid: frozenset(tokenize(self.chunks[cid].text)) for cid in self.ids}
         corpus_tokens = [tokenize(self.chunks[cid].embed_text) for cid in self.ids]
         self._bm25 = BM25Okapi(corpus_tokens) if self.ids else None
 
@@ -154,6 +152,16 @@ class Retriever:
         return SearchResult(hits, timings)
 
     def _is_duplicate(self, cid: str, kept: list[Hit]) -> bool:
-        limit = self.settings.retrieval.duplicate_similarity
-        vector = self._vectors[cid]
-        return any(float(vector @ self._vectors[h.chunk.chunk_id]) >= limit for h in kept)
+        """Same words, same evidence: a mirrored or quoted passage adds nothing new.
+
+        Compared on the passage text alone; the title is part of the embedded
+        text, so vector similarity would keep a copy published under another title.
+        """
+        limit = self.settings.retrieval.duplicate_overlap
+        words = self._words[cid]
+        for hit in kept:
+            other = self._words[hit.chunk.chunk_id]
+            union = len(words | other)
+            if union and len(words & other) / union >= limit:
+                return True
+        return False

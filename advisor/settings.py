@@ -63,8 +63,8 @@ class RetrievalSettings(BaseModel):
     k: int = Field(5, ge=1, le=50, description="Passages returned after fusion.")
     candidates: int = Field(20, ge=1, le=200, description="Candidates taken from each retriever.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
-    duplicate_similarity: float = Field(
-        0.92, ge=0.0, le=1.0, description="Cosine above which two passages count as one."
+    duplicate_overlap: float = Field(
+        0.8, ge=0.0, le=1.0, description="Word-set overlap (Jaccard) at which passages are one."
     )
     max_query_chars: int = Field(2000, ge=10, description="Longest question accepted.")
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+
+import snowballstemmer
 
 STOPWORDS = frozenset(
     """a about above after again all am an and any are as at be because been before being
@@ -45,13 +48,13 @@ def clean_question(text: str, max_chars: int) -> str:
     return text
 
 
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65536)
 def stem(token: str) -> str:
-    """A tiny plural stemmer: "billers" and "biller" should match, nothing cleverer."""
-    if len(token) > 4 and token.endswith("ies"):
-        return token[:-3] + "y"
-    if len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
-        return token[:-1]
-    return token
+    """Snowball (Porter2): "certifications" and "certification" must match for BM25."""
+    return _STEMMER.stemWord(token)
 
 
 def tokenize(text: str) -> list[str]:

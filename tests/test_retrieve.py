@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import pytest
+
+from advisor.labels import RetrievalCase, load_retrieval_set
+from advisor.retrieve import Retriever, reciprocal_rank_fusion
+from advisor.settings import Settings
+from advisor.text import QuestionError
+
+pytestmark = pytest.mark.slow
+LABELLED = load_retrieval_set()
+
+
+@pytest.fixture
+def retriever(real_index: Settings, real_embedder) -> Retriever:
+    return Retriever(real_index, real_embedder)
+
+
+def _hit_rank(retriever: Retriever, case: RetrievalCase, k: int = 3) -> int | None:
+    hits = retriever.search(case.question, k=k).hits
+    return case.rank_in([(h.chunk.doc_id, h.chunk.text) for h in hits])
+
+
+def test_labelled_set_hit_at_3_is_at_least_0_9(retriever: Retriever) -> None:
+    misses = [c.question for c in LABELLED if _hit_rank(retriever, c) is None]
+    hit_rate = 1 - len(misses) / len(LABELLED)
+    assert len(LABELLED) >= 20
+    assert hit_rate >= 0.9, f"hit@3 = {hit_rate:.2f}; missed: {misses}"
+
+
+def test_ccs_vs_cpc_passage_is_first_or_second(retriever: Retriever) -> None:
+    hits = retriever.search("is CCS better than CPC", k=5).hits
+    top_two = [h.chunk.text for h in hits[:2]]
+    assert any("CCS professionals typically work with complex code" in t for t in top_two)
+
+
+def test_pals_training_passage_is_in_top_3(retriever: Retriever) -> None:
+    hits = retriever.search("how long is PALS training", k=3).hits
+    assert any("PALS" in h.chunk.text for h in hits)
+    assert any(h.chunk.section.endswith("PALS") or "PALS training" in h.chunk.text for h in hits)
+
+
+def test_hits_carry_metadata_and_scores(retriever: Retriever) -> None:
+    result = retriever.search("medical coder salary", k=4)
+    assert len(result.hits) == 4
+    scores = [h.score for h in result.hits]
+    assert scores == sorted(scores, reverse=True)
+    payload = result.hits[0].as_json()
+    for key in (
+        "chunk_id",
+        "doc_id",
+        "title",
+        "publisher",
+        "section",
+        "text",
+        "score",
+        "start",
+        "end",
+    ):
+        assert key in payload
+    assert set(result.timings_ms) == {"dense", "bm25", "fuse"}
+
+
+def test_keyword_search_finds_exact_acronyms(retriever: Retriever) -> None:
+    top = retriever.keyword("CPB", 3)
+    assert top and "CPB" in retriever.chunks[top[0][0]].text
+
+
+def test_near_duplicate_passages_are_collapsed(settings: Settings, real_embedder) -> None:
+    from advisor.index import build_index
+
+    source = settings.corpus_dir / "medical-billing-vs-medical-coding.md"
+    copy = source.read_text().replace(
+        "Medical Billing vs. Medical Coding", "Billing or Coding (mirror)"
+    )
+    (settings.corpus_dir / "mirror.md").write_text(copy)
+    build_index(settings, real_embedder)
+    hits = (
+        Retriever(settings, real_embedder).search("Is CCS or CPC certification better?", k=5).hits
+    )
+    texts = [h.chunk.text for h in hits]
+    assert sum("CCS professionals typically" in t for t in texts) == 1
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\x00\x01", "x" * 100_000])
+def test_unusable_queries_raise_a_question_error(retriever: Retriever, query: str) -> None:
+    with pytest.raises(QuestionError):
+        retriever.search(query)
+
+
+def test_rrf_rewards_agreement() -> None:
+    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "a", "d"]], k=60)
+    assert fused["a"] == fused["b"] > fused["c"] == fused["d"]
