@@ -137,11 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         err.print("aborted")
         return 130
     except Exception as error:  # the last line of defence against tracebacks
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            return error.exit_code
+        if isinstance(error, typer.TyperException) and hasattr(error, "show"):
+            error.show()  # usage errors: typer's own message and exit code (2)
+            return int(getattr(error, "exit_code", EXIT_USER_ERROR))
         if isinstance(error, _known_errors()):
             fail(str(error))
             return EXIT_USER_ERROR

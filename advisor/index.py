@@ -100,6 +100,7 @@ def read_manifest(settings: IndexSettings) -> Manifest | None:
 def _write_manifest(settings: IndexSettings, manifest: Manifest) -> None:
     """Write beside, then rename: readers see the old or the new manifest, never half."""
     path = manifest_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp-{os.getpid()}")
     tmp.write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
     os.replace(tmp, path)

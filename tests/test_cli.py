@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from advisor.cli import main
+from advisor.index import read_manifest
+from advisor.settings import get_settings
+
+from .conftest import REPO
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    get_settings.cache_clear()
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_config_prints_effective_settings_as_json(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ADVISOR_RETRIEVAL__K", "7")
+    monkeypatch.setenv("ADVISOR_PORT", "9999")
+    code, out, _ = run(["config"], capsys)
+    data = json.loads(out)
+    assert code == 0
+    assert data["retrieval"]["k"] == 7
+    assert data["port"] == 9999
+    assert data["index"]["path"].endswith("index")
+
+
+@pytest.mark.slow
+def test_index_then_search_json(corpus_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["index", "--quiet"], capsys)
+    assert code == 0 and "5 added" in out
+    code, out, _ = run(["index", "--quiet"], capsys)
+    assert code == 0 and "nothing embedded" in out
+    code, out, _ = run(["search", "is CCS better than CPC", "--json", "--k", "3"], capsys)
+    hits = json.loads(out)
+    assert code == 0 and len(hits) == 3
+    keys = {"chunk_id", "doc_id", "title", "publisher", "section", "text", "score", "start", "end"}
+    assert keys <= set(hits[0])
+    assert any("CCS professionals" in h["text"] for h in hits[:2])
+    code, out, _ = run(["search", "how long is PALS training"], capsys)
+    assert code == 0 and "1. Medical Biller and Coder vs PALS" in out
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [("", "empty"), ("   \n\t", "empty"), ("x" * 100_000, "100,000 characters")],
+    ids=["empty", "blank", "100KB"],
+)
+def test_unusable_query_is_a_clear_error(
+    query: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(["search", query], capsys)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_search_without_an_index_says_how_to_build_it(
+    corpus_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(["search", "coder salary"], capsys)
+    assert code == 2
+    assert "advisor index" in err
+
+
+def test_index_reports_broken_files_by_name_and_indexes_the_rest(
+    corpus_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .conftest import HashEmbedder
+
+    monkeypatch.setattr("advisor.embeddings.SentenceEmbedder", lambda _settings: HashEmbedder())
+    (corpus_dir / "empty.md").write_text("")
+    (corpus_dir / "photo.txt").write_bytes(b"\x89PNG\x00\x00binary")
+    code, out, err = run(["index", "--quiet"], capsys)
+    assert code == 0
+    assert "empty.md" in err and "photo.txt" in err
+    assert "5 added" in out
+    assert len(read_manifest(get_settings().index).documents) == 5
+
+
+def test_index_with_no_readable_article_fails_and_keeps_nothing_broken(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "empty.md").write_text("")
+    code, _, err = run(["index"], capsys)
+    assert code == 2
+    assert "no readable article" in err and "empty.md" in err
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["frobnicate"], capsys)
+    assert code == 2
+    assert "No such command" in err
+
+
+@pytest.mark.slow
+def test_real_process_has_no_traceback_for_bad_input(tmp_path: Path) -> None:
+    env = {**os.environ, "ADVISOR_INDEX__PATH": str(tmp_path / "index")}
+    for args in (["search", ""], ["search", "coder pay"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "advisor", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=REPO,
+            timeout=120,
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert proc.stderr.startswith("error:")
