@@ -41,7 +41,7 @@ run: install index
 
 # pytest exits 5 when it collects nothing; that is not a failure of the code.
 test: install sysdeps
-	$(BIN)/pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+	rc=0; $(BIN)/pytest || rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 test-fast: install
 	$(BIN)/pytest -m "not slow and not browser and not server"

@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-
-from langchain_text_splitters import RecursiveCharacterTextSplitter
+from typing import TYPE_CHECKING
 
 from advisor.corpus import Article
 from advisor.settings import ChunkSettings
+
+if TYPE_CHECKING:
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*$")
 _LIST_ITEM = re.compile(r"^(?:[-*+]|\d+[.)])\s")
@@ -112,6 +114,8 @@ def split_sections(text: str) -> list[Section]:
 
 def make_splitter(settings: ChunkSettings) -> RecursiveCharacterTextSplitter:
     """The size splitter used inside one section: paragraphs, then sentences."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter  # only when indexing
+
     return RecursiveCharacterTextSplitter(
         chunk_size=settings.size,
         chunk_overlap=settings.overlap,

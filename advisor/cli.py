@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -88,6 +89,95 @@ def search(
             f"[bold]{rank}. {escape(c.title)}[/] — {escape(c.section)}  (score {hit.score:.4f})"
         )
         out.print(f"   {escape(c.text[:300])}{'…' if len(c.text) > 300 else ''}\n")
+
+
+def _advisor(backend: str | None):
+    from advisor.answer import Advisor
+
+    settings = get_settings()
+    if backend:
+        generator = settings.generator.model_copy(update={"backend": backend})
+        settings = settings.model_copy(update={"generator": generator})
+    return Advisor(settings)
+
+
+def _print_reply(reply) -> None:
+    from rich.markdown import Markdown
+
+    out.print(Markdown(reply.answer))
+    if reply.citations:
+        out.print("\n[bold]Sources[/]")
+    for c in reply.citations:
+        dated = f", {c.published}" if c.published else ""
+        out.print(
+            f"  [{c.n}] {escape(c.title)} ({escape(c.publisher)}{dated}) — {escape(c.section)}"
+        )
+    for removal in reply.removed:
+        out.print(f"[dim]guard removed: {escape(removal.reason)}[/]")
+
+
+def _load_history(path: Path | None) -> list:
+    from advisor.answer import parse_history
+    from advisor.text import QuestionError
+
+    if path is None:
+        return []
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise QuestionError(f"Cannot read the history file {path}: {error}") from error
+    except json.JSONDecodeError as error:
+        raise QuestionError(f"The history file {path} is not valid JSON: {error}") from error
+    return parse_history(raw, get_settings().answer.max_history_chars)
+
+
+BACKEND_HELP = "extractive (default), openai or ollama."
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question.")],
+    history: Annotated[
+        Path | None, typer.Option(help='JSON list of {"role", "content"} messages so far.')
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    backend: Annotated[str | None, typer.Option(help=BACKEND_HELP)] = None,
+) -> None:
+    """Answer QUESTION from the articles, with numbered citations."""
+    from advisor.text import clean_question
+
+    clean_question(question, get_settings().retrieval.max_query_chars)  # before loading models
+    turns = _load_history(history)
+    reply = _advisor(backend).ask(question, turns)
+    if as_json:
+        print(json.dumps(reply.as_json(), ensure_ascii=False))
+    else:
+        _print_reply(reply)
+
+
+@app.command()
+def chat(backend: Annotated[str | None, typer.Option(help=BACKEND_HELP)] = None) -> None:
+    """An interactive conversation in the terminal (empty line or Ctrl-D to quit)."""
+    from advisor.answer import Turn
+    from advisor.text import QuestionError
+
+    advisor = _advisor(backend)
+    turns: list[Turn] = []
+    out.print("Ask about medical billing, coding or PALS. Empty line to quit.")
+    while True:
+        try:
+            question = input("\nyou> ")
+        except EOFError:
+            return
+        if not question.strip():
+            return
+        try:
+            reply = advisor.ask(question, turns)
+        except QuestionError as error:
+            err.print(f"[yellow]{escape(str(error))}[/]")
+            continue
+        _print_reply(reply)
+        turns += [Turn(role="user", content=question), Turn(role="assistant", content=reply.answer)]
 
 
 @app.command()

@@ -105,6 +105,23 @@ class Retriever:
         corpus_tokens = [tokenize(self.chunks[cid].embed_text) for cid in self.ids]
         self._bm25 = BM25Okapi(corpus_tokens) if self.ids else None
 
+    def coverage(self, query: str) -> float:
+        """Share of the question's words that occur anywhere in the articles (0 for none)."""
+        tokens = tokenize(query)
+        if not tokens or self._bm25 is None:
+            return 0.0
+        return sum(t in self._bm25.idf for t in tokens) / len(tokens)
+
+    def relevance(self, query: str, hits: list[Hit]) -> float:
+        """How well the articles can speak to a question, for the refusal threshold.
+
+        Dense similarity alone confuses career-adjacent questions ("become a
+        software engineer", 0.39) with terse in-scope ones ("better for an
+        extrovert?", 0.34); adding word coverage separates them on evals/scope.yaml.
+        """
+        best = max((h.dense or 0.0 for h in hits), default=0.0)
+        return best + 0.5 * self.coverage(query)
+
     def dense(self, query: str, n: int) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first."""
         vector = self.embedder.embed_query(query)

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +69,39 @@ class RetrievalSettings(BaseModel):
     max_query_chars: int = Field(2000, ge=10, description="Longest question accepted.")
 
 
+class GeneratorSettings(BaseModel):
+    """Who writes the answer: the offline extractive composer, or an LLM server you run."""
+
+    backend: Literal["extractive", "openai", "ollama"] = Field(
+        "extractive", description="extractive (default, offline), openai-compatible, or ollama."
+    )
+    base_url: str | None = Field(
+        None, description="Server URL, e.g. http://127.0.0.1:8000/v1 or http://127.0.0.1:11434."
+    )
+    model: str | None = Field(None, description="Model name on that server.")
+    api_key: SecretStr | None = Field(None, description="Key for an OpenAI-compatible server.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
+    timeout_s: float = Field(60.0, gt=0, description="Seconds to wait for the server.")
+    max_tokens: int = Field(600, ge=50, description="Longest answer the LLM may write.")
+
+
+class AnswerSettings(BaseModel):
+    """How answers are composed and when the advisor declines."""
+
+    min_relevance: float = Field(
+        0.78,
+        ge=0.0,
+        le=1.5,
+        description="Refuse below this relevance: best passage's cosine similarity + 0.5 x "
+        "share of question words found in the articles. Calibrated on evals/scope.yaml "
+        "(in-scope min 0.84, out-of-scope max 0.73); tests/test_answer.py holds it there.",
+    )
+    max_points: int = Field(5, ge=1, le=12, description="Supporting sentences in an answer.")
+    max_figures: int = Field(8, ge=1, le=20, description="Figures listed for a pay question.")
+    history_turns: int = Field(6, ge=0, description="Earlier messages used for follow-ups.")
+    max_history_chars: int = Field(20_000, ge=0, description="Longest history accepted.")
+
+
 class Settings(BaseSettings):
     """Effective settings: defaults, then `ADVISOR_*` environment variables."""
 
@@ -83,6 +116,11 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    generator: GeneratorSettings = Field(default_factory=GeneratorSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    feedback_file: Path = Field(
+        PROJECT_ROOT / "feedback.jsonl", description="Where thumbs up/down are appended."
+    )
 
 
 @lru_cache(maxsize=1)

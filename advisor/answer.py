@@ -1,0 +1,238 @@
+"""The answer pipeline: question + history → cited, guarded reply.
+
+The one public API the CLI, the page and the evals call. Stages: validate →
+condense a follow-up into a standalone query → hybrid retrieval → scope check
+(decline when nothing relevant was found or the question is about a role the
+articles do not cover) → generator → figure guard → citations renumbered in
+order of use. Each stage is timed. Streaming yields the guarded answer in
+pieces: the guard must see a sentence before a user does, because text once
+shown cannot be taken back.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from advisor.chunking import Chunk
+from advisor.claims import FigureGuard, Removal, citations_in
+from advisor.figures import roles_in
+from advisor.generators import Generator, make_generator
+from advisor.prompts import REFUSAL_PHRASE
+from advisor.retrieve import Hit, Retriever
+from advisor.settings import Settings
+from advisor.text import QuestionError, clean_question, tokenize
+
+CORPUS_ROLES = frozenset({"coder", "biller", "pals", "records", "practitioner"})
+_FOLLOW_UP = re.compile(
+    r"\b(those|these|that|this|it|they|them|their|which one|either|both|the other|more|less)\b",
+    re.I,
+)
+
+
+class Turn(BaseModel):
+    """One message of the conversation so far."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
+HISTORY = TypeAdapter(list[Turn])
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    publisher: str
+    section: str
+    text: str
+    start: int
+    end: int
+    published: str = ""
+
+    @classmethod
+    def from_chunk(cls, n: int, chunk: Chunk) -> Citation:
+        return cls(
+            n, chunk.chunk_id, chunk.doc_id, chunk.title, chunk.publisher, chunk.section,
+            chunk.text, chunk.start, chunk.end, chunk.published,
+        )  # fmt: skip
+
+
+@dataclass
+class Reply:
+    """What the advisor says, what it cites, and what the guard took out."""
+
+    answer: str
+    citations: list[Citation] = field(default_factory=list)
+    refused: bool = False
+    removed: list[Removal] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    standalone_question: str = ""
+    backend: str = ""
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "answer": self.answer,
+            "citations": [asdict(c) for c in self.citations],
+            "refused": self.refused,
+            "guard": {"removed": [r.as_json() for r in self.removed]},
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+
+
+def parse_history(raw: object, max_chars: int) -> list[Turn]:
+    """Validate a history (a JSON list of {role, content}); raise QuestionError if unusable."""
+    try:
+        turns = HISTORY.validate_python(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise QuestionError(
+            f"The conversation history is not a list of {{role, content}} messages "
+            f"({where}: {first['msg']})."
+        ) from err
+    if sum(len(t.content) for t in turns) > max_chars:
+        raise QuestionError(f"The conversation history is longer than {max_chars:,} characters.")
+    return turns
+
+
+class Advisor:
+    """Holds the loaded retriever and generator; one instance serves many questions."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        retriever: Retriever | None = None,
+        generator: Generator | None = None,
+    ) -> None:
+        self.settings = settings
+        self.retriever = retriever or Retriever(settings)
+        self.generator = generator or make_generator(settings.generator, settings.answer)
+
+    @property
+    def covers(self) -> list[str]:
+        """Titles of the indexed articles, for the refusal and the page's intro."""
+        return [entry.title for entry in self.retriever.manifest.documents.values()]
+
+    def refusal_text(self, reason: str = "") -> str:
+        topics = "; ".join(f"“{t}”" for t in self.covers)
+        because = f" {reason}" if reason else ""
+        return (
+            f"{REFUSAL_PHRASE}{because} I can help with medical billing, medical coding and "
+            f"PALS: duties, pay, training, certifications, job outlook and which suits you. "
+            f"The articles I have: {topics}."
+        )
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str:
+        """A follow-up ("which of those pays more?") made standalone using the conversation."""
+        recent = list(history)[-self.settings.answer.history_turns :]
+        if not recent:
+            return question
+        transcript = "\n".join(f"{t.role}: {t.content}" for t in recent)
+        llm_version = self.generator.condense(question, transcript)
+        if llm_version:
+            return llm_version
+        if not is_follow_up(question):
+            return question
+        if not any(t.role == "assistant" for t in recent):
+            # The history holds only questions: rebuild what was answered, to know "those".
+            last_user = next(t.content for t in reversed(recent) if t.role == "user")
+            recent = [*recent, Turn(role="assistant", content=self.ask(last_user).answer)]
+        return rule_based_condense(question, recent)
+
+    def out_of_scope(self, question: str, hits: list[Hit]) -> str | None:
+        """Why the articles cannot answer this, or None when they may."""
+        asked_roles = roles_in(question)
+        if asked_roles and not asked_roles & CORPUS_ROLES:
+            return "The articles don't cover that occupation."
+        if self.retriever.relevance(question, hits) < self.settings.answer.min_relevance:
+            return "The articles don't cover that topic."
+        return None
+
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Reply:
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[stage] = (now - clock) * 1000
+            clock = now
+
+        question = clean_question(question, self.settings.retrieval.max_query_chars)
+        standalone = self.condense(question, history)
+        lap("condense")
+        hits = self.retriever.search(standalone).hits
+        lap("retrieve")
+        reason = self.out_of_scope(standalone, hits)
+        if reason:
+            return Reply(self.refusal_text(reason), refused=True, timings_ms=timings,
+                         standalone_question=standalone, backend=self.generator.name)  # fmt: skip
+        passages = [h.chunk for h in hits]
+        draft = "".join(self.generator.generate(standalone, passages))
+        lap("generate")
+        reply = self._guarded(draft, passages, standalone)
+        lap("guard")
+        reply.timings_ms = timings
+        reply.timings_ms["total"] = sum(timings.values())
+        return reply
+
+    def _guarded(self, draft: str, passages: list[Chunk], standalone: str) -> Reply:
+        result = FigureGuard(dict(enumerate(passages, start=1))).check(draft)
+        backend = self.generator.name
+        if result.empty or draft.strip().startswith(REFUSAL_PHRASE):
+            why = "" if not result.removed else "No source states the figures involved."
+            return Reply(self.refusal_text(why), refused=True, removed=result.removed,
+                         standalone_question=standalone, backend=backend)  # fmt: skip
+        text, citations = renumber(result.text, passages)
+        return Reply(text, citations, False, result.removed, standalone_question=standalone,
+                     backend=backend)  # fmt: skip
+
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[str | Reply]:
+        """Yield the answer's text in pieces, then the full Reply as the last item."""
+        reply = self.ask(question, history)
+        yield from re.findall(r"\S+\s*|\s+", reply.answer)
+        yield reply
+
+
+def renumber(text: str, passages: Sequence[Chunk]) -> tuple[str, list[Citation]]:
+    """Number the cited passages 1, 2, 3 in order of first use; drop the uncited ones."""
+    order = citations_in(text)
+    mapping = {old: new for new, old in enumerate(order, start=1)}
+
+    def replace(match: re.Match[str]) -> str:
+        numbers = [mapping[int(n)] for n in match.group(1).split(",")]
+        return "[" + "][".join(str(n) for n in dict.fromkeys(numbers)) + "]"
+
+    renumbered = re.sub(r"\[(\d+(?:\s*,\s*\d+)*)\]", replace, text)
+    citations = [Citation.from_chunk(mapping[old], passages[old - 1]) for old in order]
+    return renumbered, citations
+
+
+def is_follow_up(question: str) -> bool:
+    """Does the question lean on the conversation ("which of those…", "and for billers?")?"""
+    return bool(_FOLLOW_UP.search(question)) or len(tokenize(question)) <= 3
+
+
+def rule_based_condense(question: str, history: Sequence[Turn]) -> str:
+    """Offline follow-up resolution: add the last user question and named certifications.
+
+    "Which of those tends to pay more?" after "What certifications are there for
+    medical coders?" becomes a query that names the certifications the last
+    answer listed, so retrieval finds the passage comparing them.
+    """
+    last_user = next((t.content for t in reversed(history) if t.role == "user"), "")
+    last_answer = next((t.content for t in reversed(history) if t.role == "assistant"), "")
+    named = re.findall(r"\b(?:CCS|CPC|CCA|CPB|COC|CIC|CMC|PALS)\b", last_answer + " " + last_user)
+    extra = " ".join(dict.fromkeys(named))
+    return " ".join(
+        part for part in (question, extra, f"({last_user})" if last_user else "") if part
+    )

@@ -1,0 +1,180 @@
+"""The figure guard: no figure reaches a user unless a cited passage states it, for that role.
+
+Runs on every reply of every generator. For each sentence of the answer it
+finds the figures (advisor.figures), the passages that sentence cites (its own
+[n] markers, else those of its line), and requires a sentence in one of those
+passages that states the same value, stated for compatible roles. A sentence
+that fails is removed, and the removal recorded with the reason; if nothing
+sourced is left, the whole reply becomes a refusal. Citation markers that
+point to no passage are dropped first, so they cannot vouch for anything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from advisor.chunking import Chunk
+from advisor.figures import Figure, extract_figures, figure_roles, roles_in
+from advisor.text import split_sentences
+
+_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+_LEAD_LABEL = re.compile(r"^(\s*(?:[-*+]\s+)?\*\*[^*\n]+\*\*\s*)")
+_LABEL_ONLY = re.compile(r"^\s*(?:[-*+]\s*)?(?:\*\*[^*]+\*\*|#+\s.*|[^.!?]*:)\s*$")
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What the guard took out of a reply, and why (shown to maintainers and evals)."""
+
+    text: str
+    reason: str
+    figure: str | None = None
+
+    def as_json(self) -> dict[str, str | None]:
+        return {"text": self.text, "figure": self.figure, "reason": self.reason}
+
+
+@dataclass
+class GuardResult:
+    text: str
+    removed: list[Removal] = field(default_factory=list)
+    empty: bool = False  # nothing sourced survived: the caller turns this into a refusal
+
+
+@dataclass(frozen=True)
+class SourceFigure:
+    figure: Figure
+    roles: frozenset[str]
+    sentence: str
+
+
+def citations_in(text: str) -> list[int]:
+    """The citation numbers in `text`, in order of appearance, without repeats."""
+    numbers = [int(n) for group in _MARKER.findall(text) for n in group.split(",")]
+    return list(dict.fromkeys(numbers))
+
+
+def source_figures(chunk: Chunk) -> list[SourceFigure]:
+    """Figures a passage states, each with the roles it is stated for.
+
+    A sentence that names no role ("About 34,300 job openings are expected per
+    year.") takes the roles of the sentence before it, else of its section.
+    """
+    found: list[SourceFigure] = [  # the article's own date may label its passages
+        SourceFigure(f, frozenset(), chunk.published) for f in extract_figures(chunk.published)
+    ]
+    context = roles_in(chunk.section)
+    for start, end in split_sentences(chunk.text):
+        sentence = chunk.text[start:end]
+        own = roles_in(sentence)
+        for figure in extract_figures(sentence):
+            found.append(SourceFigure(figure, figure_roles(sentence, figure) or context, sentence))
+        context = own or context
+    return found
+
+
+def check_figure(
+    figure: Figure, roles: frozenset[str], cited: list[SourceFigure]
+) -> tuple[bool, str]:
+    """(ok, reason): supported when a cited passage states the value for compatible roles."""
+    same_value = [s for s in cited if s.figure.matches(figure)]
+    if not same_value:
+        per = f" per {figure.unit}" if figure.unit and figure.kind == "money" else ""
+        return False, f"no cited passage states {figure.text}{per}"
+    if figure.kind == "year" or not roles:  # a date says when, not about whom
+        return True, ""
+    if any(not s.roles or roles <= s.roles for s in same_value):
+        return True, ""
+    stated_for = ", ".join(sorted({r for s in same_value for r in s.roles}))
+    return False, (f"{figure.text} is stated for {stated_for}, not for {', '.join(sorted(roles))}")
+
+
+class FigureGuard:
+    """Checks an answer against the passages it was given, numbered from 1."""
+
+    def __init__(self, passages: Mapping[int, Chunk]) -> None:
+        self.passages = dict(passages)
+        self._figures = {n: source_figures(c) for n, c in self.passages.items()}
+
+    def _drop_bad_markers(self, text: str, removed: list[Removal]) -> str:
+        def keep_valid(match: re.Match[str]) -> str:
+            numbers = [int(n) for n in match.group(1).split(",")]
+            valid = [n for n in numbers if n in self.passages]
+            for n in numbers:
+                if n not in self.passages:
+                    removed.append(Removal(f"[{n}]", f"citation [{n}] points to no passage"))
+            return f"[{', '.join(map(str, valid))}]" if valid else ""
+
+        return re.sub(r"[ \t]+([.,;:!?])", r"\1", _MARKER.sub(keep_valid, text))
+
+    def _check_sentence(self, sentence: str, line_cites: list[int]) -> Removal | None:
+        cites = citations_in(sentence) or line_cites
+        cited = [s for n in cites for s in self._figures.get(n, [])]
+        for figure in extract_figures(sentence):
+            if not cites:
+                return Removal(sentence, f"{figure.text} has no citation", figure.text)
+            ok, reason = check_figure(figure, figure_roles(sentence, figure), cited)
+            if not ok:
+                return Removal(sentence, reason, figure.text)
+        return None
+
+    def _check_label(self, label: str, line_cites: list[int]) -> Removal | None:
+        """A bold source label ("**PayScale, June 2021:**") names who and when, not a role."""
+        cited = [s for n in line_cites for s in self._figures.get(n, [])]
+        for figure in extract_figures(label):
+            ok, reason = check_figure(figure, frozenset(), cited)
+            if not ok:
+                return Removal(label.strip(), reason, figure.text)
+        return None
+
+    def _check_line(self, line: str, removed: list[Removal]) -> str:
+        line_cites = citations_in(line)
+        label_match = _LEAD_LABEL.match(line)
+        label = label_match.group(1) if label_match else ""
+        if label and (problem := self._check_label(label, line_cites)):
+            removed.append(problem)
+            return ""
+        body = line[len(label) :]
+        return label + self._check_sentences(body, line_cites, removed) if body else line
+
+    def _check_sentences(self, line: str, line_cites: list[int], removed: list[Removal]) -> str:
+        kept, last = [], 0
+        for start, end in split_sentences(line):
+            problem = self._check_sentence(line[start:end], line_cites)
+            if problem is None:
+                kept.append(line[last:end])
+            else:
+                removed.append(problem)
+                kept.append(line[last:start])
+            last = end
+        kept.append(line[last:])
+        return re.sub(r"[ \t]{2,}", " ", "".join(kept)).rstrip()
+
+    def check(self, answer: str) -> GuardResult:
+        """The answer with every unsupported or misattributed figure's sentence removed."""
+        removed: list[Removal] = []
+        text = self._drop_bad_markers(answer, removed)
+        lines = [self._check_line(line, removed) for line in text.split("\n")]
+        lines = _drop_orphan_labels(lines)
+        cleaned = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+        has_sourced_content = bool(citations_in(cleaned))
+        return GuardResult(cleaned if has_sourced_content else "", removed, not has_sourced_content)
+
+
+def _is_label(line: str) -> bool:
+    return bool(line.strip()) and bool(_LABEL_ONLY.match(line)) and not citations_in(line)
+
+
+def _drop_orphan_labels(lines: list[str]) -> list[str]:
+    """Remove bullet markers left empty and headings whose content was all removed."""
+    lines = [ln for ln in lines if ln.strip() not in {"-", "*", "+"}]
+    kept: list[str] = []
+    for i, line in enumerate(lines):
+        if _is_label(line):
+            following = next((ln for ln in lines[i + 1 :] if ln.strip()), None)
+            if following is None or _is_label(following):
+                continue
+        kept.append(line)
+    return kept

@@ -1,0 +1,316 @@
+"""The default generator: an answer composed only of source sentences.
+
+Offline, deterministic and fast (well under a millisecond per answer), and it
+cannot invent: every sentence is copied from a numbered passage and carries
+its [n]. It picks sentences for the question (term overlap weighted by rarity,
+the passage's rank, and what the question asks about: pay, duration, two
+things compared), drops near-repeats, and lays them out as a short answer:
+one lead sentence, then the supporting points. Pay questions list every
+sourced figure with who reported it and when, side by side, never merged.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from advisor.chunking import Chunk
+from advisor.figures import extract_figures, roles_in
+from advisor.text import split_sentences, tokenize
+
+PAY_WORDS = frozenset(tokenize("pay paid salary salaries earn earning earnings wage income money"))
+PAY_QUESTION = re.compile(r"\b(pay|paid|salar|earn|wage|income|make|money|average)|\$\d", re.I)
+TIME_QUESTION = re.compile(r"\bhow long\b|\bhow much time\b|\bduration\b|\btake to\b|\bquick", re.I)
+COMPARE_QUESTION = re.compile(r"\b(vs\.?|versus|better|or|compared?|difference|differ)\b", re.I)
+ENTITIES = {
+    "CCS": r"\bCCS\b",
+    "CPC": r"\bCPCs?\b",
+    "CCA": r"\bCCA\b",
+    "CPB": r"\bCPB\b",
+    "COC": r"\bCOC\b",
+    "CIC": r"\bCIC\b",
+    "CMC": r"\bCMC\b",
+    "PALS": r"\bPALS\b",
+    "Medical coding": r"\bcod(?:er|ers|ing)\b",
+    "Medical billing": r"\bbill(?:er|ers|ing)\b",
+}
+AGENCIES = {
+    "PayScale": r"\bPayScale\b",
+    "BLS": r"\bBureau of Labor Statistics\b|\bBLS\b",
+}
+_MONTH = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+)
+_DATE = re.compile(rf"\b{_MONTH},?\s+\d{{4}}\b|\bin \d{{4}}\b")
+_SAME_TIME = re.compile(r"\bsame time\b", re.I)
+MIN_SENTENCE_CHARS = 25
+_ANAPHORA = re.compile(r"^(?:they|this|these|those|it|their|both)\b", re.I)
+
+
+@dataclass
+class Candidate:
+    """A source sentence that might go into the answer."""
+
+    n: int
+    chunk: Chunk
+    text: str
+    position: int
+    tokens: frozenset[str]
+    entities: tuple[str, ...] = ()
+    score: float = 0.0
+    money: frozenset[float] = frozenset()
+    has_figure: bool = False
+    attribution: str = ""
+
+
+def entities_in(text: str) -> list[str]:
+    return [name for name, pattern in ENTITIES.items() if re.search(pattern, text, re.I)]
+
+
+def _question_entities(question: str) -> list[str]:
+    found = entities_in(question)
+    acronyms = [e for e in found if e.isupper()]
+    return acronyms or found  # "CCS vs CPC" is about certifications, not "coding"
+
+
+def _published_label(published: str) -> str:
+    try:
+        parts = [int(p) for p in published.split("-")]
+        return date(parts[0], parts[1] if len(parts) > 1 else 1, 1).strftime("%B %Y")
+    except (ValueError, IndexError):
+        return published
+
+
+def _attribution(chunk: Chunk, sentences: list[str], index: int) -> str:
+    """Who reported a figure and when: the agency and date the passage names, else the article."""
+    window = sentences[: index + 1][::-1]  # this sentence first, then the ones before it
+    who = next((name for s in window for name, pat in AGENCIES.items() if re.search(pat, s)), None)
+    when = None
+    for s in window:
+        if _SAME_TIME.search(s) and s is not window[0]:
+            continue
+        match = _DATE.search(s)
+        if match:
+            when = match.group().replace("in ", "").replace(",", "")
+            break
+    publisher = chunk.publisher if chunk.publisher != "unknown" else f"“{chunk.title}”"
+    article_date = _published_label(chunk.published) if chunk.published else None
+    if who and when:
+        return f"{who}, {when}"
+    if who:
+        dated = f"article dated {article_date}" if article_date else "undated article"
+        return f"{who} (cited in an {dated})" if article_date else f"{who} ({dated})"
+    if article_date:
+        return f"{publisher}, {article_date}"
+    return f"{publisher} (undated)"
+
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s*")
+MAX_LIST_ITEMS = 8
+
+
+def _units(text: str) -> list[tuple[int, str]]:
+    """Sentences, with a list and its "…including:" line joined into one unit.
+
+    A list of credentials is one answer ("CPC; CCA; CCS"), not six fragments
+    that each say too little to be chosen.
+    """
+    sentences = [text[a:b] for a, b in split_sentences(text)]
+    units: list[tuple[int, str]] = []
+    i = 0
+    while i < len(sentences):
+        head = _LIST_ITEM.sub("", sentences[i]).strip()
+        items: list[str] = []
+        if head.endswith(":"):
+            j = i + 1
+            while j < len(sentences) and len(items) < MAX_LIST_ITEMS:
+                item = sentences[j]
+                if not (_LIST_ITEM.match(item) or len(item) < 80) or item.rstrip().endswith(":"):
+                    break
+                items.append(_LIST_ITEM.sub("", item).strip().rstrip(".;"))
+                j += 1
+        if items:
+            units.append((i, f"{head.rstrip(':.').rstrip()}: {'; '.join(items)}."))
+            i += len(items) + 1
+        else:
+            units.append((i, head))
+            i += 1
+    return units
+
+
+def _candidates(hits: Sequence[Chunk]) -> list[Candidate]:
+    found: list[Candidate] = []
+    for n, chunk in enumerate(hits, start=1):
+        units = _units(chunk.text)
+        texts = [text for _, text in units]
+        previous: list[str] = []
+        for i, (position, clean) in enumerate(units):
+            mentioned = entities_in(clean)
+            if _ANAPHORA.match(clean):  # "They are also responsible…" is about the last subject
+                mentioned = list(dict.fromkeys(previous + mentioned))
+            previous = mentioned or previous
+            if len(clean) < MIN_SENTENCE_CHARS or clean.endswith(":"):
+                continue
+            figures = extract_figures(clean)
+            candidate = Candidate(
+                n, chunk, clean, position, frozenset(tokenize(clean)), tuple(mentioned)
+            )
+            candidate.money = frozenset(f.value for f in figures if f.kind == "money")
+            candidate.has_figure = any(f.kind in ("money", "percent", "count") for f in figures)
+            if candidate.has_figure:
+                candidate.attribution = _attribution(chunk, texts, i)
+            found.append(candidate)
+    return found
+
+
+def _score(question: str, candidates: list[Candidate]) -> None:
+    """Rarity-weighted overlap with the question, plus what the question asks about."""
+    q_tokens = set(tokenize(question))
+    df: dict[str, int] = {}
+    for c in candidates:
+        for t in c.tokens:
+            df[t] = df.get(t, 0) + 1
+    total = len(candidates) or 1
+    pay, duration = bool(PAY_QUESTION.search(question)), bool(TIME_QUESTION.search(question))
+    wanted = _question_entities(question)
+    for c in candidates:
+        overlap = sum(math.log(1 + total / df[t]) for t in q_tokens & c.tokens)
+        c.score = overlap / math.sqrt(len(c.tokens) + 4) + 0.6 / c.n
+        named = [e for e in wanted if e in c.entities]
+        if named:  # a certification named is a strong signal; "coding" in a coding FAQ is not
+            c.score += 0.8 if any(e.isupper() for e in named) else 0.3
+        elif wanted:  # the question names its subject; this sentence does not
+            c.score *= 0.5
+        c.score *= min(1.0, len(c.tokens) / 7)  # a bare list item says less than a sentence
+        if pay and (c.has_figure or c.tokens & PAY_WORDS):
+            c.score += 1.0 + (0.5 if c.has_figure else 0.0)
+        if duration and any(f.kind == "duration" for f in extract_figures(c.text)):
+            c.score += 1.0
+
+
+def _select(candidates: list[Candidate], limit: int, floor: float) -> list[Candidate]:
+    """Greedy top-score selection, skipping sentences that repeat one already chosen."""
+    chosen: list[Candidate] = []
+    ranked = sorted(candidates, key=lambda c: (-c.score, c.n, c.position))
+    floor = max(floor, 0.45 * ranked[0].score) if ranked else floor
+    for c in ranked:
+        if c.score < floor or len(chosen) == limit:
+            break
+        if any(_repeats(c, other) for other in chosen):
+            continue
+        chosen.append(c)
+    return chosen
+
+
+def _repeats(a: Candidate, b: Candidate) -> bool:
+    """Figure sentences repeat only when they add no new amount; others when words overlap."""
+    if a.money or b.money:
+        return a.money <= b.money
+    union = len(a.tokens | b.tokens)
+    return (len(a.tokens & b.tokens) / union if union else 1.0) >= 0.5
+
+
+def _cite(c: Candidate) -> str:
+    """The sentence with its marker before the closing punctuation: "… higher salary [1]."."""
+    text = c.text.rstrip()
+    if text[-1:] in ".!?":
+        return f"{text[:-1]} [{c.n}]{text[-1]}"
+    return f"{text} [{c.n}]"
+
+
+def _in_reading_order(items: list[Candidate]) -> list[Candidate]:
+    return sorted(items, key=lambda c: (c.n, c.position))
+
+
+def _pay_answer(question: str, candidates: list[Candidate], max_figures: int) -> list[str]:
+    """A sourced comparison, then every sourced amount with who reported it and when.
+
+    When the question names a certification or PALS, only amounts stated for it
+    are listed: a coder's average is not a CCS salary.
+    """
+    wanted = _question_entities(question)
+    specific = [e for e in wanted if e.isupper()]
+    with_money = [c for c in candidates if c.money]
+    if specific:
+        with_money = [c for c in with_money if any(e in c.entities for e in specific)]
+    elif wanted:  # "what do billers earn?": billers' figures, and the BLS group that holds them
+        with_money = [
+            c for c in with_money
+            if any(e in c.entities for e in wanted) or "records" in roles_in(c.text)
+        ]  # fmt: skip
+    figures = _select(with_money, max_figures, floor=1.0)
+    about_pay = [c for c in candidates if not c.has_figure and c.tokens & PAY_WORDS]
+    general = _select(about_pay, 1, floor=1.5)
+    lines = [_cite(general[0])] if general else []
+    if specific and not figures and lines:
+        lines.append(
+            f"The articles give no salary figure for {' or '.join(specific)} specifically."
+        )
+    if figures:
+        lines += ["", "What the sources report (different surveys and years, shown side by side):"]
+        lines += [f"- **{c.attribution}:** {_cite(c)}" for c in _in_reading_order(figures)]
+    return lines
+
+
+def _lead(chosen: list[Candidate], wanted: list[str]) -> Candidate:
+    """The best sentence, preferring one that names what the question asks about."""
+    best = chosen[0]
+    if not wanted or any(e in best.entities for e in wanted):
+        return best
+    naming = [c for c in chosen if any(e in c.entities for e in wanted)]
+    return naming[0] if naming and naming[0].score >= 0.7 * best.score else best
+
+
+def _with_continuation(lead: Candidate, chosen: list[Candidate]) -> tuple[str, list[Candidate]]:
+    """Keep "They are also…" right after the sentence it continues."""
+    text, rest, position = _cite(lead), [c for c in chosen if c is not lead], lead.position
+    while True:
+        follower = next(
+            (
+                c
+                for c in rest
+                if c.n == lead.n and c.position == position + 1 and _ANAPHORA.match(c.text)
+            ),
+            None,
+        )
+        if follower is None:
+            return text, rest
+        text, position = f"{text} {_cite(follower)}", follower.position
+        rest.remove(follower)
+
+
+def _comparison_answer(wanted: list[str], chosen: list[Candidate]) -> list[str]:
+    """ "X vs Y": the comparison first, then what the sources say of X, of Y, of both."""
+    lead_text, rest = _with_continuation(_lead(chosen, wanted), chosen)
+    lines = [lead_text]
+    groups = {name: [c for c in rest if [e for e in wanted if e in c.entities] == [name]]
+              for name in wanted}  # fmt: skip
+    groups["Both"] = [c for c in rest if sum(e in c.entities for e in wanted) >= 2]
+    grouped = [c for group in groups.values() for c in group]
+    groups["Also worth knowing"] = [c for c in rest if c not in grouped]
+    for name, group in groups.items():
+        if group:
+            lines += ["", f"**{name}**"] + [f"- {_cite(c)}" for c in _in_reading_order(group)]
+    return lines
+
+
+def compose(question: str, passages: Sequence[Chunk], max_points: int, max_figures: int) -> str:
+    """The answer, or "" when no sentence in the passages speaks to the question."""
+    candidates = _candidates(passages)
+    _score(question, candidates)
+    if PAY_QUESTION.search(question):
+        lines = _pay_answer(question, candidates, max_figures)
+        if lines:
+            return "\n".join(lines).strip()
+    chosen = _select(candidates, max_points, floor=1.0)
+    if not chosen:
+        return ""
+    wanted = _question_entities(question)
+    if len(wanted) >= 2 and COMPARE_QUESTION.search(question):
+        return "\n".join(_comparison_answer(wanted, chosen)).strip()
+    lead_text, rest = _with_continuation(_lead(chosen, wanted), chosen)
+    bullets = [f"- {_cite(c)}" for c in _in_reading_order(rest)]
+    return "\n".join([lead_text, "", *bullets]).strip()
