@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from advisor.chunking import Chunk
-from advisor.figures import Figure, extract_figures, figure_roles, roles_in
+from advisor.figures import Figure, extract_figures, figure_roles, roles_in, stated_roles
 from advisor.text import split_sentences
 
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -115,7 +115,7 @@ class FigureGuard:
         for figure in extract_figures(sentence):
             if not cites:
                 return Removal(sentence, f"{figure.text} has no citation", figure.text)
-            ok, reason = check_figure(figure, figure_roles(sentence, figure), cited)
+            ok, reason = check_figure(figure, stated_roles(sentence, figure), cited)
             if not ok:
                 return Removal(sentence, reason, figure.text)
         return None

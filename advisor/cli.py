@@ -205,11 +205,13 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
     from advisor.corpus import CorpusError
     from advisor.embeddings import ModelUnavailableError
+    from advisor.generators import GeneratorUnavailableError
     from advisor.index import IndexUnavailableError
     from advisor.text import QuestionError
 
     return (
         CorpusError,
+        GeneratorUnavailableError,
         IndexUnavailableError,
         ModelUnavailableError,
         QuestionError,

@@ -24,6 +24,10 @@ from advisor.text import split_sentences, tokenize
 PAY_WORDS = frozenset(tokenize("pay paid salary salaries earn earning earnings wage income money"))
 PAY_QUESTION = re.compile(r"\b(pay|paid|salar|earn|wage|income|make|money|average)|\$\d", re.I)
 TIME_QUESTION = re.compile(r"\bhow long\b|\bhow much time\b|\bduration\b|\btake to\b|\bquick", re.I)
+LIST_QUESTION = re.compile(
+    r"\b(?:are there|types|kinds|options|list|steps|which certifications|what certifications)\b",
+    re.I,
+)
 COMPARE_QUESTION = re.compile(r"\b(vs\.?|versus|better|or|compared?|difference|differ)\b", re.I)
 ENTITIES = {
     "CCS": r"\bCCS\b",
@@ -63,6 +67,7 @@ class Candidate:
     score: float = 0.0
     money: frozenset[float] = frozenset()
     has_figure: bool = False
+    is_list: bool = False
     attribution: str = ""
 
 
@@ -112,7 +117,7 @@ _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s*")
 MAX_LIST_ITEMS = 8
 
 
-def _units(text: str) -> list[tuple[int, str]]:
+def _units(text: str) -> list[tuple[int, str, bool]]:
     """Sentences, with a list and its "…including:" line joined into one unit.
 
     A list of credentials is one answer ("CPC; CCA; CCS"), not six fragments
@@ -120,11 +125,12 @@ def _units(text: str) -> list[tuple[int, str]]:
     """
     sentences = [text[a:b] for a, b in split_sentences(text)]
     units: list[tuple[int, str]] = []
+    listed: set[int] = set()
     i = 0
     while i < len(sentences):
         head = _LIST_ITEM.sub("", sentences[i]).strip()
         items: list[str] = []
-        if head.endswith(":"):
+        if head.rstrip(".").endswith(":"):  # "…including:." occurs in the wild
             j = i + 1
             while j < len(sentences) and len(items) < MAX_LIST_ITEMS:
                 item = sentences[j]
@@ -134,20 +140,21 @@ def _units(text: str) -> list[tuple[int, str]]:
                 j += 1
         if items:
             units.append((i, f"{head.rstrip(':.').rstrip()}: {'; '.join(items)}."))
+            listed.add(i)
             i += len(items) + 1
         else:
             units.append((i, head))
             i += 1
-    return units
+    return [(position, unit, position in listed) for position, unit in units]
 
 
 def _candidates(hits: Sequence[Chunk]) -> list[Candidate]:
     found: list[Candidate] = []
     for n, chunk in enumerate(hits, start=1):
         units = _units(chunk.text)
-        texts = [text for _, text in units]
+        texts = [text for _, text, _ in units]
         previous: list[str] = []
-        for i, (position, clean) in enumerate(units):
+        for i, (position, clean, is_list) in enumerate(units):
             mentioned = entities_in(clean)
             if _ANAPHORA.match(clean):  # "They are also responsible…" is about the last subject
                 mentioned = list(dict.fromkeys(previous + mentioned))
@@ -158,6 +165,7 @@ def _candidates(hits: Sequence[Chunk]) -> list[Candidate]:
             candidate = Candidate(
                 n, chunk, clean, position, frozenset(tokenize(clean)), tuple(mentioned)
             )
+            candidate.is_list = is_list
             candidate.money = frozenset(f.value for f in figures if f.kind == "money")
             candidate.has_figure = any(f.kind in ("money", "percent", "count") for f in figures)
             if candidate.has_figure:
@@ -174,8 +182,10 @@ def _score(question: str, candidates: list[Candidate]) -> None:
         for t in c.tokens:
             df[t] = df.get(t, 0) + 1
     total = len(candidates) or 1
-    pay, duration = bool(PAY_QUESTION.search(question)), bool(TIME_QUESTION.search(question))
     wanted = _question_entities(question)
+    pay, duration = bool(PAY_QUESTION.search(question)), bool(TIME_QUESTION.search(question))
+    listing = bool(LIST_QUESTION.search(question))
+    comparing = len(wanted) >= 2 and bool(COMPARE_QUESTION.search(question))
     for c in candidates:
         overlap = sum(math.log(1 + total / df[t]) for t in q_tokens & c.tokens)
         c.score = overlap / math.sqrt(len(c.tokens) + 4) + 0.6 / c.n
@@ -189,6 +199,10 @@ def _score(question: str, candidates: list[Candidate]) -> None:
             c.score += 1.0 + (0.5 if c.has_figure else 0.0)
         if duration and any(f.kind == "duration" for f in extract_figures(c.text)):
             c.score += 1.0
+        if listing and c.is_list and c.tokens & q_tokens:
+            c.score += 1.0
+        elif comparing and c.is_list:  # a list names both sides without comparing them
+            c.score *= 0.5
 
 
 def _select(candidates: list[Candidate], limit: int, floor: float) -> list[Candidate]:

@@ -168,3 +168,34 @@ def clause_around(sentence: str, start: int, end: int) -> str:
 def figure_roles(sentence: str, figure: Figure) -> frozenset[str]:
     """Roles a figure is stated for: its clause's roles, else the sentence's."""
     return roles_in(clause_around(sentence, figure.start, figure.end)) or roles_in(sentence)
+
+
+_GROUP_GAP = re.compile(r"^[\s,]*(?:and|or|&|/)?\s*(?:medical\s+)?$", re.IGNORECASE)
+
+
+def _mentions(sentence: str) -> list[tuple[int, int, str]]:
+    found = [
+        (m.start(), m.end(), role) for role, pattern in _ROLES.items()
+        for m in pattern.finditer(sentence)
+    ]  # fmt: skip
+    return sorted(found)
+
+
+def stated_roles(sentence: str, figure: Figure) -> frozenset[str]:
+    """Roles an answer states a figure for: the role named closest before it.
+
+    "Coders make $21 an hour and billers $16" states $16 for billers only; a
+    group such as "billers and coders" counts as one mention. Sources are read
+    more generously (figure_roles), so only a real mismatch is flagged.
+    """
+    mentions = _mentions(sentence)
+    before = [m for m in mentions if m[1] <= figure.start]
+    if not before:
+        after = [m for m in mentions if m[0] >= figure.end]
+        return frozenset({after[0][2]}) if after else frozenset()
+    group = [before[-1]]
+    for mention in reversed(before[:-1]):
+        if not _GROUP_GAP.match(sentence[mention[1] : group[-1][0]]):
+            break
+        group.append(mention)
+    return frozenset(role for _, _, role in group)

@@ -120,3 +120,114 @@ def test_real_process_has_no_traceback_for_bad_input(tmp_path: Path) -> None:
         assert proc.returncode == 2, proc.stderr
         assert "Traceback" not in proc.stderr
         assert proc.stderr.startswith("error:")
+
+
+@pytest.fixture
+def cli_index(settings, real_embedder, monkeypatch: pytest.MonkeyPatch):
+    """An index built for this test, and the CLI pointed at it."""
+    from advisor.index import build_index
+
+    build_index(settings, real_embedder)
+    monkeypatch.setenv("ADVISOR_INDEX__PATH", str(settings.index.path))
+    monkeypatch.setenv("ADVISOR_CORPUS_DIR", str(settings.corpus_dir))
+    return settings
+
+
+@pytest.mark.slow
+def test_ask_json_prints_exactly_one_object(cli_index, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["ask", "Is CCS better than CPC?", "--json"], capsys)
+    assert code == 0
+    reply = json.loads(out)  # one object, nothing else on stdout
+    assert set(reply) == {"answer", "citations", "refused", "guard", "timings_ms"}
+    assert reply["refused"] is False
+    citation = reply["citations"][0]
+    keys = {"n", "chunk_id", "doc_id", "title", "publisher", "section", "text", "start", "end"}
+    assert keys <= set(citation)
+    assert reply["guard"] == {"removed": []}
+    assert "$" not in reply["answer"]
+
+
+@pytest.mark.slow
+def test_ask_readable_output_lists_sources(cli_index, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["ask", "How long is PALS training?"], capsys)
+    assert code == 0
+    assert "Sources" in out and "[1] Medical Biller and Coder vs PALS (Dreambound)" in out
+
+
+@pytest.mark.slow
+def test_ask_with_history_file(
+    cli_index, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history = tmp_path / "history.json"
+    history.write_text(
+        json.dumps(
+            [{"role": "user", "content": "What certifications are there for medical coders?"}]
+        )
+    )
+    code, out, _ = run(["ask", "Which of those tends to pay more?", "--history", str(history),
+                        "--json"], capsys)  # fmt: skip
+    assert code == 0
+    assert "CCS" in json.loads(out)["answer"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"role": "user", "content": "hi"}', "not a list"),
+        ('[{"role": "wizard", "content": "hi"}]', "not a list"),
+        (b"\xff\xfe\x00garbage", "Cannot read"),
+    ],
+    ids=["bad-json", "object", "bad-role", "binary"],
+)
+def test_malformed_history_file_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content, message: str
+) -> None:
+    history = tmp_path / "history.json"
+    if isinstance(content, bytes):
+        history.write_bytes(content)
+    else:
+        history.write_text(content)
+    code, _, err = run(["ask", "Is CCS better?", "--history", str(history)], capsys)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+
+
+def test_missing_history_file_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    code, _, err = run(["ask", "Is CCS better?", "--history", str(tmp_path / "nope.json")], capsys)
+    assert code == 2 and "Cannot read the history file" in err
+
+
+@pytest.mark.parametrize("question", ["", " \t ", "x" * 100_000, "\x00\x07\x1b"])
+def test_ask_rejects_unusable_questions(question: str, capsys) -> None:
+    code, _, err = run(["ask", question], capsys)
+    assert code == 2 and "error:" in err and "Traceback" not in err
+
+
+def test_unknown_backend_is_a_clear_error(corpus_dir: Path, capsys) -> None:
+    code, _, err = run(["ask", "Is CCS better?", "--backend", "gpt9"], capsys)
+    assert code == 2 and "backend" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_llm_server_down_is_a_clear_error(cli_index, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("ADVISOR_GENERATOR__BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("ADVISOR_GENERATOR__MODEL", "any")
+    monkeypatch.setenv("ADVISOR_GENERATOR__TIMEOUT_S", "2")
+    code, _, err = run(["ask", "Is CCS better than CPC?", "--backend", "openai"], capsys)
+    assert code == 2
+    assert "check that the server is running" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_chat_remembers_the_conversation(cli_index, capsys, monkeypatch) -> None:
+    import io
+
+    lines = (
+        "What certifications are there for medical coders?\nWhich of those tends to pay more?\n\n"
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO(lines))
+    code, out, _ = run(["chat"], capsys)
+    assert code == 0
+    assert out.count("Sources") == 2
+    assert "higher salary than CPC" in out.replace("\n", " ")
