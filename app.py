@@ -1,4 +1,4 @@
-"""Entry point for `python app.py` / `gradio app.py`: the page is built by the package."""
+"""The Gradio page: `python app.py` (or `advisor serve`). The package builds it."""
 
 from advisor.page import build_app, launch
 from advisor.settings import get_settings
@@ -6,4 +6,4 @@ from advisor.settings import get_settings
 demo = build_app(get_settings())
 
 if __name__ == "__main__":
-    launch(get_settings())
+    launch(get_settings(), demo)

@@ -6,7 +6,8 @@ Measures, on the committed corpus, in a temporary index (the real one is untouch
 - hit@3 on evals/retrieval.yaml for the fused retriever and for the plain LangChain
   tutorial pipeline (RecursiveCharacterTextSplitter 1000/200 + Chroma similarity_search,
   k=4), with latency, side by side;
-- cold start of `advisor search` in a fresh process.
+- warm `advisor ask` latency (p50/p95, default generator) over evals/scope.yaml, per stage;
+- cold start of `advisor search` and `advisor ask` in a fresh process.
 """
 
 from __future__ import annotations
@@ -92,6 +93,27 @@ def bench_tutorial(settings: Settings, cases: list[RetrievalCase], embedder, tmp
     return {"search": samples, "hit3": hits / len(cases), "build_s": build_s, "chunks": len(splits)}
 
 
+def bench_ask(settings: Settings, embedder) -> dict:
+    """Warm end-to-end answers with the default generator, per stage."""
+    import yaml
+
+    from advisor.answer import Advisor
+
+    questions = yaml.safe_load(Path("evals/scope.yaml").read_text())
+    questions = questions["in_scope"] + questions["out_of_scope"]
+    advisor = Advisor(settings, Retriever(settings, embedder))
+    advisor.ask("warm up")
+    totals: list[float] = []
+    stages: dict[str, list[float]] = {}
+    for _ in range(REPEATS):
+        for question in questions:
+            ms, reply = timed(advisor.ask, question)
+            totals.append(ms)
+            for stage, value in reply.timings_ms.items():
+                stages.setdefault(stage, []).append(value)
+    return {"total": totals, "stages": stages, "questions": len(questions)}
+
+
 def cold_start(args: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
     subprocess.run(
@@ -114,7 +136,11 @@ def main() -> None:
         ours = bench_ours(settings, cases, embedder)
         tutorial = bench_tutorial(settings, cases, embedder, tmp)
         env = {**os.environ, "ADVISOR_INDEX__PATH": str(tmp / "index")}
+        asks = bench_ask(settings, embedder)
         colds = [cold_start(["search", "is CCS better than CPC", "--json"], env) for _ in range(3)]
+        cold_asks = [
+            cold_start(["ask", "Is CCS better than CPC?", "--json"], env) for _ in range(3)
+        ]
 
     table = Table(title=f"Retrieval on {len(cases)} labelled questions × {REPEATS} (warm, ms)")
     for column in ("pipeline", "p50 ms", "p95 ms", "hit@3"):
@@ -124,6 +150,15 @@ def main() -> None:
     table.add_row(*latency_row("fused (ours, k=3)", ours["fused"], ours["hit3"]))
     table.add_row(*latency_row("LangChain tutorial (k=4)", tutorial["search"], tutorial["hit3"]))
     console.print(table)
+    ask_table = Table(
+        title=f"advisor ask (extractive), {asks['questions']} questions × {REPEATS}, warm ms"
+    )
+    for column in ("stage", "p50 ms", "p95 ms", ""):
+        ask_table.add_column(column)
+    for stage, samples in asks["stages"].items():
+        ask_table.add_row(*latency_row(stage, samples))
+    ask_table.add_row(*latency_row("end to end", asks["total"]))
+    console.print(ask_table)
     ratio = statistics.median(ours["fused"]) / statistics.median(tutorial["search"])
     summary = {
         "index_full_build_s": round(full.seconds, 2),
@@ -136,7 +171,10 @@ def main() -> None:
         "fused_vs_tutorial_p50_ratio": round(ratio, 2),
         "hit3_fused": round(ours["hit3"], 3),
         "hit3_tutorial": round(tutorial["hit3"], 3),
+        "ask_warm_p50_ms": round(statistics.median(asks["total"]), 2),
+        "ask_warm_p95_ms": round(percentile(asks["total"], 0.95), 2),
         "cold_search_s_median": round(statistics.median(colds), 2),
+        "cold_ask_s_median": round(statistics.median(cold_asks), 2),
     }
     console.print_json(json.dumps(summary))
 
