@@ -77,6 +77,7 @@ class Reply:
     timings_ms: dict[str, float] = field(default_factory=dict)
     standalone_question: str = ""
     backend: str = ""
+    retrieved: list[str] = field(default_factory=list)  # doc ids of the passages, best first
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -112,8 +113,11 @@ class Advisor:
         settings: Settings,
         retriever: Retriever | None = None,
         generator: Generator | None = None,
+        *,
+        guard: bool = True,
     ) -> None:
         self.settings = settings
+        self.guard = guard  # False only for the eval's guard-off ablation
         self.retriever = retriever or Retriever(settings)
         self.generator = generator or make_generator(settings.generator, settings.answer)
 
@@ -172,22 +176,29 @@ class Advisor:
         lap("condense")
         hits = self.retriever.search(standalone).hits
         lap("retrieve")
+        retrieved = [h.chunk.doc_id for h in hits]
         reason = self.out_of_scope(standalone, hits)
         if reason:
             return Reply(self.refusal_text(reason), refused=True, timings_ms=timings,
-                         standalone_question=standalone, backend=self.generator.name)  # fmt: skip
+                         standalone_question=standalone, backend=self.generator.name,
+                         retrieved=retrieved)  # fmt: skip
         passages = [h.chunk for h in hits]
         draft = "".join(self.generator.generate(standalone, passages))
         lap("generate")
         reply = self._guarded(draft, passages, standalone)
         lap("guard")
+        reply.retrieved = retrieved
         reply.timings_ms = timings
         reply.timings_ms["total"] = sum(timings.values())
         return reply
 
     def _guarded(self, draft: str, passages: list[Chunk], standalone: str) -> Reply:
-        result = FigureGuard(dict(enumerate(passages, start=1))).check(draft)
         backend = self.generator.name
+        if not self.guard:
+            text, citations = renumber(draft, passages)
+            return Reply(text, citations, draft.strip().startswith(REFUSAL_PHRASE),
+                         standalone_question=standalone, backend=backend)  # fmt: skip
+        result = FigureGuard(dict(enumerate(passages, start=1))).check(draft)
         if result.empty or draft.strip().startswith(REFUSAL_PHRASE):
             why = "" if not result.removed else "No source states the figures involved."
             return Reply(self.refusal_text(why), refused=True, removed=result.removed,
@@ -205,12 +216,13 @@ class Advisor:
 
 def renumber(text: str, passages: Sequence[Chunk]) -> tuple[str, list[Citation]]:
     """Number the cited passages 1, 2, 3 in order of first use; drop the uncited ones."""
-    order = citations_in(text)
+    order = [n for n in citations_in(text) if 1 <= n <= len(passages)]
     mapping = {old: new for new, old in enumerate(order, start=1)}
 
     def replace(match: re.Match[str]) -> str:
-        numbers = [mapping[int(n)] for n in match.group(1).split(",")]
-        return "[" + "][".join(str(n) for n in dict.fromkeys(numbers)) + "]"
+        numbers = [int(n) for n in match.group(1).split(",")]
+        kept = [mapping.get(n, n) for n in numbers]  # an invalid marker stays visible (guard off)
+        return "[" + "][".join(str(n) for n in dict.fromkeys(kept)) + "]"
 
     renumbered = re.sub(r"\[(\d+(?:\s*,\s*\d+)*)\]", replace, text)
     citations = [Citation.from_chunk(mapping[old], passages[old - 1]) for old in order]

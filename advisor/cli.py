@@ -180,6 +180,72 @@ def chat(backend: Annotated[str | None, typer.Option(help=BACKEND_HELP)] = None)
         turns += [Turn(role="user", content=question), Turn(role="assistant", content=reply.answer)]
 
 
+@app.command("eval")
+def eval_command(
+    dataset: Annotated[str | None, typer.Option(help="One dataset in evals/datasets/.")] = None,
+    backend: Annotated[str | None, typer.Option(help=BACKEND_HELP)] = None,
+    answers: Annotated[
+        Path | None, typer.Option(help="Grade answers from this JSON-lines file instead.")
+    ] = None,
+    no_guard: Annotated[bool, typer.Option("--no-guard", help="Ablation: guard off.")] = False,
+    update_baseline: Annotated[
+        bool, typer.Option("--update-baseline", help="Record this run as the baseline.")
+    ] = False,
+    reports_dir: Annotated[Path | None, typer.Option(help="Where reports go.")] = None,
+) -> None:
+    """Run the eval datasets, write a report, and fail on a regression."""
+    from advisor import evaluate as ev
+    from advisor.evalset import load_cases
+    from advisor.metrics import FigureChecker
+    from advisor.report import write_report
+    from advisor.settings import PROJECT_ROOT
+
+    settings = get_settings()
+    cases = load_cases(dataset)
+    checker = FigureChecker(ev.corpus_chunks(settings))
+    warnings: list[str] = []
+    would_remove = None
+    if answers is not None:
+        graded, warnings = ev.run_with_answers(ev.read_answers(answers), cases, checker)
+        config = f"answers:{dataset or 'all'}"
+    else:
+        advisor = _advisor(backend)
+        advisor.guard = not no_guard
+        graded, would_remove = ev.run_with_advisor(advisor, cases, checker, sys.stderr.isatty())
+        config = f"{advisor.generator.name}{'-noguard' if no_guard else ''}:{dataset or 'all'}"
+    run = ev.evaluate(cases, graded, config, ev.load_baseline(), settings.retrieval.k)
+    run.warnings = warnings
+    run.guard_would_remove = would_remove if no_guard else None
+    folder = write_report(run, reports_dir or PROJECT_ROOT / "evals" / "reports")
+    _print_eval(run, folder)
+    if update_baseline:
+        ev.update_baseline(run)
+        out.print(f"Baseline for {config} updated in {ev.BASELINE_PATH}.")
+        run.failures = [f for f in run.failures if "fell from" not in f and "rose from" not in f]
+    if run.failures:
+        raise typer.Exit(1)
+
+
+def _print_eval(run, folder: Path) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"eval {run.config}: {len(run.graded)} cases")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in run.metrics.items():
+        table.add_row(name, f"{value:.3f}" if isinstance(value, float) else str(value))
+    out.print(table)
+    if run.guard_would_remove is not None:
+        out.print(f"Guard off: the guard would have removed {run.guard_would_remove} figures.")
+    for warning in run.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}")
+    for failure in run.failures:
+        err.print(f"[bold red]FAIL[/] {escape(failure)}")
+    failed_cases = [g for g in run.graded if not g.passed]
+    out.print(f"{len(failed_cases)} of {len(run.graded)} cases failed; report: {folder}")
+    out.print("[bold green]PASSED[/]" if not run.failures else "[bold red]FAILED[/]")
+
+
 @app.command()
 def config() -> None:
     """Print the effective settings (defaults plus ADVISOR_* variables) as JSON."""
@@ -205,12 +271,14 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
     from advisor.corpus import CorpusError
     from advisor.embeddings import ModelUnavailableError
+    from advisor.evalset import DatasetError
     from advisor.generators import GeneratorUnavailableError
     from advisor.index import IndexUnavailableError
     from advisor.text import QuestionError
 
     return (
         CorpusError,
+        DatasetError,
         GeneratorUnavailableError,
         IndexUnavailableError,
         ModelUnavailableError,

@@ -22,8 +22,21 @@ from advisor.figures import extract_figures, roles_in
 from advisor.text import split_sentences, tokenize
 
 PAY_WORDS = frozenset(tokenize("pay paid salary salaries earn earning earnings wage income money"))
-PAY_QUESTION = re.compile(r"\b(pay|paid|salar|earn|wage|income|make|money|average)|\$\d", re.I)
+PAY_QUESTION = re.compile(
+    r"\b(pay|paid|salar|earn|wage|income|money|average)|\$\d"
+    r"|\bhow much\b[^?]*\bmake\b|\bmakes? (?:a|per|in a|an) (?:year|hour)\b",
+    re.I,
+)
 TIME_QUESTION = re.compile(r"\bhow long\b|\bhow much time\b|\bduration\b|\btake to\b|\bquick", re.I)
+COST_QUESTION = re.compile(r"\b(cost|costs|price|tuition|fees?|expensive|afford)", re.I)
+MORE_QUESTION = re.compile(r"\b(more|higher|less|lower|better|most)\b", re.I)
+COMPARATIVE = re.compile(r"\bmore than\b|\bhigher\b|\bless than\b|\blower\b", re.I)
+WHERE_QUESTION = re.compile(r"\bwhere\b", re.I)
+PLACES = re.compile(
+    r"\b(hospitals?|clinics?|offices?|settings?|facilities|companies|home|remote(?:ly)?|"
+    r"emergency departments|ambulances)\b",
+    re.I,
+)
 LIST_QUESTION = re.compile(
     r"\b(?:are there|types|kinds|options|list|steps|which certifications|what certifications)\b",
     re.I,
@@ -41,6 +54,9 @@ ENTITIES = {
     "Medical coding": r"\bcod(?:er|ers|ing)\b",
     "Medical billing": r"\bbill(?:er|ers|ing)\b",
 }
+ENTITY_TOKENS = frozenset(
+    tokenize("coder coders coding billers biller billing CCS CPC CCA CPB COC CIC CMC PALS")
+)
 AGENCIES = {
     "PayScale": r"\bPayScale\b",
     "BLS": r"\bBureau of Labor Statistics\b|\bBLS\b",
@@ -153,10 +169,10 @@ def _candidates(hits: Sequence[Chunk]) -> list[Candidate]:
     for n, chunk in enumerate(hits, start=1):
         units = _units(chunk.text)
         texts = [text for _, text, _ in units]
-        previous: list[str] = []
+        previous: list[str] = entities_in(chunk.section)
         for i, (position, clean, is_list) in enumerate(units):
             mentioned = entities_in(clean)
-            if _ANAPHORA.match(clean):  # "They are also responsible…" is about the last subject
+            if not mentioned or _ANAPHORA.match(clean):  # "They…", "Tuition begins at…"
                 mentioned = list(dict.fromkeys(previous + mentioned))
             previous = mentioned or previous
             if len(clean) < MIN_SENTENCE_CHARS or clean.endswith(":"):
@@ -186,30 +202,58 @@ def _score(question: str, candidates: list[Candidate]) -> None:
     pay, duration = bool(PAY_QUESTION.search(question)), bool(TIME_QUESTION.search(question))
     listing = bool(LIST_QUESTION.search(question))
     comparing = len(wanted) >= 2 and bool(COMPARE_QUESTION.search(question))
+    cost, more = bool(COST_QUESTION.search(question)), bool(MORE_QUESTION.search(question))
+    where = bool(WHERE_QUESTION.search(question))
+    # rare words count more; words naming the subject already earn the entity bonus
+    weights = {
+        t: math.log(1 + total / df.get(t, 1)) * (0.3 if t in ENTITY_TOKENS else 1.0)
+        for t in q_tokens
+    }
     for c in candidates:
-        overlap = sum(math.log(1 + total / df[t]) for t in q_tokens & c.tokens)
+        overlap = sum(weights[t] for t in q_tokens & c.tokens)
         c.score = overlap / math.sqrt(len(c.tokens) + 4) + 0.6 / c.n
-        named = [e for e in wanted if e in c.entities]
-        if named:  # a certification named is a strong signal; "coding" in a coding FAQ is not
-            c.score += 0.8 if any(e.isupper() for e in named) else 0.3
-        elif wanted:  # the question names its subject; this sentence does not
-            c.score *= 0.5
         c.score *= min(1.0, len(c.tokens) / 7)  # a bare list item says less than a sentence
-        if pay and (c.has_figure or c.tokens & PAY_WORDS):
-            c.score += 1.0 + (0.5 if c.has_figure else 0.0)
-        if duration and any(f.kind == "duration" for f in extract_figures(c.text)):
-            c.score += 1.0
+        c.score += _intent_bonus(c, weights, wanted, pay, duration, cost, more, where)
         if listing and c.is_list and c.tokens & q_tokens:
             c.score += 1.0
         elif comparing and c.is_list:  # a list names both sides without comparing them
             c.score *= 0.5
+        if wanted and not any(e in c.entities for e in wanted):
+            c.score *= 0.5  # the question names its subject; this sentence does not
+
+
+def _intent_bonus(
+    c: Candidate, weights: dict[str, float], wanted: list[str], *intents: bool
+) -> float:
+    """What the question asks about: its FAQ heading, its subject, pay, time, cost, place."""
+    pay, duration, cost, more, where = intents
+    heading = weights.keys() & set(tokenize(c.chunk.section))
+    share = sum(weights[t] for t in heading) / max(sum(weights.values()), 1e-9)
+    bonus = 1.2 * share
+    if share >= 0.5 and c.chunk.section.endswith("?") and c.position == 0:
+        bonus += 0.5  # the first sentence under a matching FAQ question is its answer
+    named = [e for e in wanted if e in c.entities]
+    if named:  # a certification named is a strong signal; "coding" in a coding FAQ is not
+        bonus += 0.8 if any(e.isupper() for e in named) else 0.3
+    if pay and (c.has_figure or c.tokens & PAY_WORDS):
+        bonus += 1.0 + (0.5 if c.has_figure else 0.0)
+    if duration and any(f.kind == "duration" for f in extract_figures(c.text)):
+        bonus += 1.0
+    if cost and c.money:
+        bonus += 1.5
+    if more and COMPARATIVE.search(c.text):
+        bonus += 0.8
+    if where and PLACES.search(c.text):
+        bonus += 1.0
+    return bonus
 
 
 def _select(candidates: list[Candidate], limit: int, floor: float) -> list[Candidate]:
     """Greedy top-score selection, skipping sentences that repeat one already chosen."""
     chosen: list[Candidate] = []
     ranked = sorted(candidates, key=lambda c: (-c.score, c.n, c.position))
-    floor = max(floor, 0.45 * ranked[0].score) if ranked else floor
+    if ranked:  # relative to the third best, so one dominant lead does not crowd out the rest
+        floor = max(floor, 0.4 * ranked[min(2, len(ranked) - 1)].score)
     for c in ranked:
         if c.score < floor or len(chosen) == limit:
             break
@@ -324,6 +368,11 @@ def compose(question: str, passages: Sequence[Chunk], max_points: int, max_figur
         return ""
     wanted = _question_entities(question)
     if len(wanted) >= 2 and COMPARE_QUESTION.search(question):
+        for name in wanted:  # "X vs Y" gets X, Y and the comparison
+            if not any(name in c.entities and len(c.entities) == 1 for c in chosen):
+                side = [c for c in candidates if name in c.entities and c not in chosen
+                        and c.score >= 1.0 and not any(_repeats(c, o) for o in chosen)]  # fmt: skip
+                chosen += sorted(side, key=lambda c: -c.score)[:1]
         return "\n".join(_comparison_answer(wanted, chosen)).strip()
     lead_text, rest = _with_continuation(_lead(chosen, wanted), chosen)
     bullets = [f"- {_cite(c)}" for c in _in_reading_order(rest)]

@@ -24,6 +24,7 @@ STOPWORDS = frozenset(
 )
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ABBREVIATION = re.compile(r"(?:\b[A-Z]\.|\b(?:e\.g|i\.e|etc|vs|Dr|Mr|Mrs|Ms|St)\.)$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=[\"“(]?[A-Z0-9$])|\n+")
 
 
@@ -67,6 +68,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
+        if "\n" not in match.group() and _ABBREVIATION.search(text, 0, match.start()):
+            continue  # "U.S. Career Institute" is one sentence
         _append_span(spans, text, start, match.start())
         start = match.end()
     _append_span(spans, text, start, len(text))

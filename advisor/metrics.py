@@ -1,0 +1,207 @@
+"""Eval metrics, computed without an LLM judge.
+
+The figure checker here is independent of the guard: it reuses only the
+figure extraction (advisor.figures) and reads the final answer text against
+the whole corpus and against the passages the answer cites. It therefore
+catches a bad figure whether or not the guard ran, and whatever produced
+the answer (this advisor, another system through `--answers`).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from advisor.chunking import Chunk
+from advisor.claims import citations_in, source_figures
+from advisor.evalset import EvalCase
+from advisor.figures import Figure, extract_figures, stated_roles
+from advisor.prompts import REFUSAL_PHRASE
+from advisor.text import split_sentences
+
+
+@dataclass(frozen=True)
+class FigureIssue:
+    figure: str
+    kind: str  # "fabricated" | "misattributed" | "uncited"
+    detail: str
+
+
+@dataclass
+class Graded:
+    """One answer, scored."""
+
+    case_id: str
+    answer: str
+    refused: bool
+    cited_docs: list[str]
+    retrieved_docs: list[str]
+    figures: int = 0
+    issues: list[FigureIssue] = field(default_factory=list)
+    invalid_citations: list[int] = field(default_factory=list)
+    facts_found: int = 0
+    facts_total: int = 0
+    forbidden: list[str] = field(default_factory=list)
+    refusal_ok: bool = True
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.reasons
+
+
+class FigureChecker:
+    """Is each figure of an answer stated somewhere, for that role, and in what it cites?"""
+
+    def __init__(self, corpus_chunks: Sequence[Chunk]) -> None:
+        self.corpus = [s for chunk in corpus_chunks for s in source_figures(chunk)]
+
+    def check(self, answer: str, cited: Sequence[Chunk]) -> tuple[int, list[FigureIssue]]:
+        cited_figures = [s for chunk in cited for s in source_figures(chunk)]
+        count, issues = 0, []
+        for start, end in split_sentences(answer):
+            sentence = answer[start:end]
+            for figure in extract_figures(sentence):
+                count += 1
+                issue = self._check_one(figure, sentence, cited_figures)
+                if issue:
+                    issues.append(issue)
+        return count, issues
+
+    def _check_one(self, figure: Figure, sentence: str, cited: list) -> FigureIssue | None:
+        anywhere = [s for s in self.corpus if s.figure.matches(figure)]
+        if not anywhere:
+            return FigureIssue(figure.text, "fabricated", "no article states this value")
+        roles = stated_roles(sentence, figure)
+        if figure.kind != "year" and roles:
+            fitting = [s for s in anywhere if not s.roles or roles <= s.roles]
+            if not fitting:
+                said_for = ", ".join(sorted({r for s in anywhere for r in s.roles}))
+                claimed = ", ".join(sorted(roles))
+                detail = f"the articles state it for {said_for}, the answer for {claimed}"
+                return FigureIssue(figure.text, "misattributed", detail)
+        if not any(s.figure.matches(figure) for s in cited):
+            return FigureIssue(
+                figure.text, "uncited", "stated in the articles, not in what it cites"
+            )
+        return None
+
+
+def is_refusal(answer: str) -> bool:
+    return answer.strip().startswith(REFUSAL_PHRASE)
+
+
+def fact_hits(answer: str, facts: Sequence[str | list[str]]) -> int:
+    """How many required facts appear; a list of alternatives counts once."""
+    lowered = answer.lower()
+    return sum(
+        any(alt.lower() in lowered for alt in ([fact] if isinstance(fact, str) else fact))
+        for fact in facts
+    )
+
+
+def grade(
+    case: EvalCase,
+    answer: str,
+    citations: Sequence[Chunk],
+    numbers: Sequence[int],
+    checker: FigureChecker,
+    retrieved_docs: Sequence[str] = (),
+    timings_ms: dict[str, float] | None = None,
+) -> Graded:
+    """Score one answer; `numbers` are the citation numbers its passages carry."""
+    refused = is_refusal(answer)
+    graded = Graded(
+        case.id,
+        answer,
+        refused,
+        [c.doc_id for c in citations],
+        list(retrieved_docs),
+        timings_ms=dict(timings_ms or {}),
+    )
+    graded.invalid_citations = [n for n in citations_in(answer) if n not in set(numbers)]
+    graded.figures, graded.issues = checker.check(answer, citations)
+    graded.facts_total = 0 if case.refuse else len(case.must_contain)
+    graded.facts_found = 0 if case.refuse else fact_hits(answer, case.must_contain)
+    graded.forbidden = [p for p in case.must_not_contain if re.search(p, answer, re.I)]
+    graded.refusal_ok = case.refuse is None or refused == case.refuse
+    graded.reasons = _reasons(case, graded)
+    return graded
+
+
+def _reasons(case: EvalCase, g: Graded) -> list[str]:
+    reasons = [f"{i.kind} figure {i.figure}: {i.detail}" for i in g.issues]
+    if g.invalid_citations:
+        reasons.append(f"citations to no passage: {g.invalid_citations}")
+    if not g.refusal_ok:
+        reasons.append("should have refused" if case.refuse else "refused but should answer")
+    if g.facts_found < g.facts_total:
+        missing = [f for f in case.must_contain if not fact_hits(g.answer, [f])]
+        reasons.append(f"missing facts: {missing}")
+    if g.forbidden:
+        reasons.append(f"contains forbidden patterns: {g.forbidden}")
+    return reasons
+
+
+def _ratio(numerator: float, denominator: float, empty: float = 1.0) -> float:
+    return numerator / denominator if denominator else empty
+
+
+def summarize(cases: Sequence[EvalCase], graded: Sequence[Graded], k: int) -> dict[str, float]:
+    """The metric summary a report shows and the gate compares."""
+    by_id = {c.id: c for c in cases}
+    with_docs = [g for g in graded if by_id[g.case_id].expect_docs and not by_id[g.case_id].refuse]
+    ranks = [
+        _first_rank(g.retrieved_docs or g.cited_docs, by_id[g.case_id].expect_docs)
+        for g in with_docs
+    ]
+    cited = [(g, d) for g in with_docs for d in g.cited_docs]
+    figures = sum(g.figures for g in graded)
+    count = {
+        kind: sum(i.kind == kind for g in graded for i in g.issues)
+        for kind in ("fabricated", "misattributed", "uncited")
+    }
+    judged = [g for g in graded if by_id[g.case_id].refuse is not None]
+    should = [g for g in judged if by_id[g.case_id].refuse]
+    did = [g for g in judged if g.refused]
+    total_markers = sum(len(citations_in(g.answer)) for g in graded)
+    latencies = [g.timings_ms.get("total") for g in graded if g.timings_ms.get("total")]
+    return {
+        "cases": len(graded),
+        "pass_rate": _ratio(sum(g.passed for g in graded), len(graded)),
+        f"hit_at_{k}": _ratio(sum(r is not None and r <= k for r in ranks), len(ranks)),
+        "mrr": _ratio(sum(1 / r for r in ranks if r), len(ranks)),
+        "citation_validity": 1
+        - _ratio(sum(len(g.invalid_citations) for g in graded), total_markers, 0.0),
+        "cited_from_expected": _ratio(
+            sum(d in by_id[g.case_id].expect_docs for g, d in cited), len(cited)
+        ),
+        "fact_coverage": _ratio(
+            sum(g.facts_found for g in graded), sum(g.facts_total for g in graded)
+        ),
+        "refusal_precision": _ratio(sum(by_id[g.case_id].refuse for g in did), len(did)),
+        "refusal_recall": _ratio(sum(g.refused for g in should), len(should)),
+        "figures_stated": figures,
+        "fabricated_figures": count["fabricated"],
+        "misattributed_figures": count["misattributed"],
+        "uncited_figures": count["uncited"],
+        "fabricated_figure_rate": _ratio(count["fabricated"], figures, 0.0),
+        "misattributed_figure_rate": _ratio(count["misattributed"], figures, 0.0),
+        "latency_p50_ms": statistics.median(latencies) if latencies else 0.0,
+        "latency_p95_ms": p95(latencies),
+    }
+
+
+def _first_rank(docs: Sequence[str], expected: Sequence[str]) -> int | None:
+    unique = list(dict.fromkeys(docs))
+    return next((i for i, d in enumerate(unique, start=1) if d in expected), None)
+
+
+def p95(values: list[float]) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]

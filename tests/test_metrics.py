@@ -1,0 +1,116 @@
+"""Each eval metric on hand-made answers with known scores."""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor.chunking import Chunk
+from advisor.evalset import EvalCase
+from advisor.metrics import FigureChecker, Graded, fact_hits, grade, summarize
+from advisor.prompts import REFUSAL_PHRASE
+
+PAYSCALE = Chunk(
+    "c1", "payscale-doc", "Pay", "X", "Salaries",
+    "Medical coders earn an average annual salary of about $43,260, according to PayScale data "
+    "from June, 2021. By contrast, medical billers make about $40,340 in mean annual earnings.",
+    0, 0,
+)  # fmt: skip
+PALS = Chunk(
+    "c2", "pals-doc", "PALS", "Y", "Outlook › PALS",
+    "The median annual wage for healthcare practitioners and technical occupations was $68,190 "
+    "in May 2020.",
+    0, 0,
+)  # fmt: skip
+CHECKER = FigureChecker([PAYSCALE, PALS])
+
+
+def case(**fields) -> EvalCase:
+    return EvalCase.model_validate({"id": "c", "turns": [{"user": "q?"}], **fields})
+
+
+@pytest.mark.parametrize(
+    ("answer", "cited", "kinds"),
+    [
+        ("Coders earn about $43,260 [1].", [PAYSCALE], []),
+        ("Coders earn $95,000 [1].", [PAYSCALE], ["fabricated"]),
+        ("Billers earn $43,260 [1].", [PAYSCALE], ["misattributed"]),
+        ("PALS providers earn $68,190 [1].", [PALS], ["misattributed"]),
+        ("Coders earn about $43,260 [1].", [PALS], ["uncited"]),
+        ("Coders earn 43k [1].", [PAYSCALE], ["fabricated"]),
+        ("Coders earn 43,260 dollars; billers $40,340 [1].", [PAYSCALE], []),
+    ],
+)
+def test_figure_checker_kinds(answer: str, cited: list[Chunk], kinds: list[str]) -> None:
+    _, issues = CHECKER.check(answer, cited)
+    assert [i.kind for i in issues] == kinds
+
+
+def test_figure_checker_counts_every_figure() -> None:
+    count, issues = CHECKER.check(
+        "Coders earn $43,260 and billers $40,340 in 2021 [1].", [PAYSCALE]
+    )
+    assert count == 3 and issues == []
+
+
+def test_fact_hits_with_alternatives() -> None:
+    facts = ["$43,260", ["PayScale", "BLS"], "outpatient"]
+    assert fact_hits("Coders earn $43,260 per payscale.", facts) == 2
+
+
+def test_grade_collects_every_reason() -> None:
+    c = case(must_contain=["$40,340"], must_not_contain=[r"\$95"], expect_docs=["payscale-doc"])
+    graded = grade(c, "Coders earn $95,000 [1] [3].", [PAYSCALE], [1], CHECKER)
+    assert graded.invalid_citations == [3]
+    assert not graded.passed
+    text = " | ".join(graded.reasons)
+    assert "fabricated figure $95,000" in text
+    assert "citations to no passage: [3]" in text
+    assert "missing facts: ['$40,340']" in text
+    assert "forbidden" in text
+
+
+def test_refusal_grading() -> None:
+    refusal = f"{REFUSAL_PHRASE} I can help with billing."
+    assert grade(case(refuse=True), refusal, [], [], CHECKER).passed
+    assert grade(case(refuse=True), "Coders earn about $43,260 [1].", [PAYSCALE], [1],
+                 CHECKER).reasons == ["should have refused"]  # fmt: skip
+    assert grade(case(), refusal, [], [], CHECKER).reasons == ["refused but should answer"]
+    assert grade(case(refuse=None), refusal, [], [], CHECKER).passed
+
+
+def make(case_id: str, **fields) -> Graded:
+    base = {"answer": "x", "refused": False, "cited_docs": [], "retrieved_docs": []}
+    return Graded(case_id, **{**base, **fields})
+
+
+def test_summary_metrics_have_known_values() -> None:
+    cases = [
+        EvalCase.model_validate(
+            {
+                "id": i,
+                "turns": [{"user": "q?"}],
+                "expect_docs": ["a"],
+                "must_contain": ["f1", "f2"],
+                "refuse": r,
+            }
+        )
+        for i, r in (("1", False), ("2", False), ("3", True), ("4", False))
+    ]
+    graded = [
+        make("1", retrieved_docs=["a", "b"], cited_docs=["a"], answer="f1 f2 [1]", figures=2,
+             facts_found=2, facts_total=2, timings_ms={"total": 10.0}),
+        make("2", retrieved_docs=["b", "a"], cited_docs=["b"], answer="f1 [1] [2]", figures=2,
+             facts_found=1, facts_total=2, invalid_citations=[2], timings_ms={"total": 30.0}),
+        make("3", refused=True),
+        make("4", refused=True, retrieved_docs=["c"], facts_found=0, facts_total=2),
+    ]  # fmt: skip
+    m = summarize(cases, graded, k=1)
+    assert m["hit_at_1"] == pytest.approx(1 / 3)
+    assert m["mrr"] == pytest.approx((1 + 0.5 + 0) / 3)
+    assert m["citation_validity"] == pytest.approx(2 / 3)
+    assert m["cited_from_expected"] == pytest.approx(1 / 2)
+    assert m["fact_coverage"] == pytest.approx(3 / 6)
+    assert m["refusal_precision"] == pytest.approx(1 / 2)
+    assert m["refusal_recall"] == 1.0
+    assert m["figures_stated"] == 4 and m["fabricated_figure_rate"] == 0.0
+    assert m["latency_p50_ms"] == 20.0
