@@ -46,24 +46,18 @@ HISTORY = TypeAdapter(list[Turn])
 
 
 @dataclass(frozen=True)
-class Citation:
-    n: int
-    chunk_id: str
-    doc_id: str
-    title: str
-    publisher: str
-    section: str
-    text: str
-    start: int
-    end: int
-    published: str = ""
+class Citation(Chunk):
+    """A passage the answer cites, with the number its [n] markers use."""
+
+    n: int = 0
 
     @classmethod
     def from_chunk(cls, n: int, chunk: Chunk) -> Citation:
-        return cls(
-            n, chunk.chunk_id, chunk.doc_id, chunk.title, chunk.publisher, chunk.section,
-            chunk.text, chunk.start, chunk.end, chunk.published,
-        )  # fmt: skip
+        return cls(**asdict(chunk), n=n)
+
+    def as_json(self) -> dict[str, object]:
+        fields = asdict(self)
+        return {"n": fields.pop("n"), **fields}
 
 
 @dataclass
@@ -82,7 +76,7 @@ class Reply:
     def as_json(self) -> dict[str, object]:
         return {
             "answer": self.answer,
-            "citations": [asdict(c) for c in self.citations],
+            "citations": [c.as_json() for c in self.citations],
             "refused": self.refused,
             "guard": {"removed": [r.as_json() for r in self.removed]},
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from advisor.answer import Advisor, Citation
+from advisor.answer import Advisor
 from advisor.chunking import Chunk, chunk_corpus
 from advisor.claims import FigureGuard
 from advisor.corpus import load_corpus
@@ -71,8 +71,8 @@ def corpus_chunks(settings: Settings) -> list[Chunk]:
     return chunk_corpus(load_corpus(settings.corpus_dir).articles, settings.chunking)
 
 
-def _chunk(c: Citation | dict[str, Any]) -> Chunk:
-    d = c if isinstance(c, dict) else c.__dict__
+def _chunk(d: dict[str, Any]) -> Chunk:
+    """A citation from an --answers file, read as leniently as its fields allow."""
     return Chunk(
         str(d.get("chunk_id", "")),
         str(d.get("doc_id", "")),
@@ -99,23 +99,14 @@ def run_with_advisor(
         except QuestionError as error:
             graded.append(grade(case, str(error), [], [], checker))
             continue
-        chunks = [_chunk(c) for c in reply.citations]
         if not advisor.guard:
-            check = FigureGuard(
-                {c.n: chunk for c, chunk in zip(reply.citations, chunks, strict=True)}
-            )
+            check = FigureGuard({c.n: c for c in reply.citations})
             would_remove += sum(1 for r in check.check(reply.answer).removed if r.figure)
+        numbers = [c.n for c in reply.citations]
         graded.append(
-            grade(
-                case,
-                reply.answer,
-                chunks,
-                [c.n for c in reply.citations],
-                checker,
-                reply.retrieved,
-                reply.timings_ms,
-            )
-        )
+            grade(case, reply.answer, reply.citations, numbers, checker, reply.retrieved,
+                  reply.timings_ms)
+        )  # fmt: skip
     return graded, would_remove
 
 

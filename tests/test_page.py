@@ -64,19 +64,31 @@ def browser():
 
 
 def ask(page, question: str, answers_before: int) -> str:
-    """Type a question, wait for its answer to finish, return the answer's text."""
-    page.locator("#question textarea").fill(question)
-    page.locator("#ask").click()
-    bot = page.locator('#chat [data-testid="bot"]')
-    bot.nth(answers_before).wait_for(timeout=60_000)
-    page.wait_for_function(
-        "n => !document.querySelector('#chat .pending') && "
-        "document.querySelectorAll('#chat [data-testid=\"bot\"]').length > n",
-        arg=answers_before,
-        timeout=60_000,
-    )
-    page.wait_for_timeout(300)  # let the last streamed piece render
-    return bot.nth(answers_before).inner_text()
+    """Type a question, wait until its answer has finished streaming, return its text.
+
+    Gradio ignores a click that lands while the previous event is still
+    finishing, so the question is sent again if it did not appear.
+    """
+    users = page.locator('#chat [data-testid="user"]')
+    for attempt in range(3):
+        page.locator("#question textarea").fill(question)
+        page.locator("#ask").click()
+        try:
+            users.nth(answers_before).wait_for(timeout=10_000)
+            break
+        except Exception:
+            if attempt == 2:
+                raise
+    bot = page.locator('#chat [data-testid="bot"]').nth(answers_before)
+    bot.wait_for(timeout=60_000)
+    previous = None
+    for _ in range(600):  # settled: the same non-empty text twice, 200 ms apart
+        page.wait_for_timeout(200)
+        current = bot.inner_text()
+        if current and current == previous:
+            return current
+        previous = current
+    raise AssertionError(f"the answer to {question!r} never settled")
 
 
 def test_cited_answer_sources_and_follow_up(app_url: str, browser) -> None:
