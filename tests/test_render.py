@@ -15,7 +15,10 @@ PASSAGE = (
 
 
 def reply(answer: str, removed: list[Removal] | None = None) -> Reply:
-    citation = Citation(1, "c1", "d", "Pay <Guide>", "PayScale", "Salaries", PASSAGE, 0, 10)
+    citation = Citation(
+        chunk_id="c1", doc_id="d", title="Pay <Guide>", publisher="PayScale",
+        section="Salaries", text=PASSAGE, start=0, end=10, n=1,
+    )  # fmt: skip
     return Reply(answer, [citation], removed=removed or [])
 
 
