@@ -142,7 +142,7 @@ def build_app(settings: Settings, advisor: Advisor | None = None) -> gr.Blocks:
     service = ChatService(settings, advisor)
     with gr.Blocks(title="Career Advisor", analytics_enabled=False) as demo:
         gr.Markdown("# Career Advisor")
-        gr.Markdown(covers_markdown(service.covers()), elem_id="covers")
+        covers = gr.Markdown(covers_markdown(service.covers()), elem_id="covers")
         session = gr.State(empty_session())
         with gr.Row():
             with gr.Column(scale=3):
@@ -170,6 +170,8 @@ def build_app(settings: Settings, advisor: Advisor | None = None) -> gr.Blocks:
         chatbot.clear(lambda: (empty_session(), source_cards(None)), None, [session, sources])
         chatbot.like(service.feedback, [session], None)
         gr.api(service.api_ask, api_name="ask")
+        # re-read on every page load: an index built after start-up shows up without a restart
+        demo.load(lambda: covers_markdown(service.covers()), None, covers, api_visibility="private")
     return demo
 
 

@@ -193,6 +193,15 @@ def test_server_down_is_a_clear_error(real_index: Settings, retriever: Retriever
         advisor.ask("Is CCS better than CPC?")
 
 
+def test_ollama_server_down_is_a_clear_error(real_index: Settings, retriever: Retriever) -> None:
+    settings = GeneratorSettings(
+        backend="ollama", base_url="http://127.0.0.1:9", model="m", timeout_s=2
+    )
+    advisor = Advisor(real_index, retriever, make_generator(settings, AnswerSettings()))
+    with pytest.raises(GeneratorUnavailableError, match="ollama generator failed"):
+        advisor.ask("Is CCS better than CPC?")
+
+
 def test_llm_backend_without_model_is_a_clear_error() -> None:
     with pytest.raises(GeneratorUnavailableError, match="ADVISOR_GENERATOR__MODEL"):
         make_generator(GeneratorSettings(backend="ollama"), AnswerSettings())

@@ -65,3 +65,18 @@ def test_feedback_is_appended_as_json_lines(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [(e["question"], e["rating"]) for e in lines] == [("Q1?", "up"), ("Q2?", "down")]
     assert lines[0]["citations"][0]["chunk_id"] == "c1"
+
+
+def test_page_errors_are_friendly_and_say_how_to_fix() -> None:
+    from advisor.generators import GeneratorUnavailableError
+    from advisor.index import IndexUnavailableError
+    from advisor.page import friendly_error
+    from advisor.text import QuestionError
+
+    assert "advisor index" in friendly_error(IndexUnavailableError("no index at /x"))
+    assert "extractive" in friendly_error(GeneratorUnavailableError("refused"))
+    assert friendly_error(QuestionError("The question is <empty>.")) == (
+        "The question is &lt;empty&gt;."
+    )
+    message = friendly_error(RuntimeError("boom at /secret/path"))
+    assert message == "Something went wrong while answering. Please try again."
