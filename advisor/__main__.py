@@ -1,7 +1,5 @@
 """`python -m advisor` runs the same CLI as the `advisor` script."""
 
-import sys
+from advisor.cli import run
 
-from advisor.cli import main
-
-sys.exit(main())
+run()

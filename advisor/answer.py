@@ -15,12 +15,13 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import chain
 from typing import Literal
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from advisor.chunking import Chunk
-from advisor.claims import FigureGuard, Removal, citations_in
+from advisor.claims import FigureGuard, GuardedText, Removal, citations_in
 from advisor.figures import roles_in
 from advisor.generators import Generator, make_generator
 from advisor.prompts import REFUSAL_PHRASE
@@ -156,71 +157,96 @@ class Advisor:
         return None
 
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Reply:
-        timings: dict[str, float] = {}
-        clock = time.perf_counter()
-
-        def lap(stage: str) -> None:
-            nonlocal clock
-            now = time.perf_counter()
-            timings[stage] = (now - clock) * 1000
-            clock = now
-
-        question = clean_question(question, self.settings.retrieval.max_query_chars)
-        standalone = self.condense(question, history)
-        lap("condense")
-        hits = self.retriever.search(standalone).hits
-        lap("retrieve")
-        retrieved = [h.chunk.doc_id for h in hits]
-        reason = self.out_of_scope(standalone, hits)
-        if reason:
-            return Reply(self.refusal_text(reason), refused=True, timings_ms=timings,
-                         standalone_question=standalone, backend=self.generator.name,
-                         retrieved=retrieved)  # fmt: skip
-        passages = [h.chunk for h in hits]
-        draft = "".join(self.generator.generate(standalone, passages))
-        lap("generate")
-        reply = self._guarded(draft, passages, standalone)
-        lap("guard")
-        reply.retrieved = retrieved
-        reply.timings_ms = timings
-        reply.timings_ms["total"] = sum(timings.values())
-        return reply
-
-    def _guarded(self, draft: str, passages: list[Chunk], standalone: str) -> Reply:
-        backend = self.generator.name
-        if not self.guard:
-            text, citations = renumber(draft, passages)
-            return Reply(text, citations, draft.strip().startswith(REFUSAL_PHRASE),
-                         standalone_question=standalone, backend=backend)  # fmt: skip
-        result = FigureGuard(dict(enumerate(passages, start=1))).check(draft)
-        if result.empty or draft.strip().startswith(REFUSAL_PHRASE):
-            why = "" if not result.removed else "No source states the figures involved."
-            return Reply(self.refusal_text(why), refused=True, removed=result.removed,
-                         standalone_question=standalone, backend=backend)  # fmt: skip
-        text, citations = renumber(result.text, passages)
-        return Reply(text, citations, False, result.removed, standalone_question=standalone,
-                     backend=backend)  # fmt: skip
+        """The whole reply at once (the CLI and evals); same path as streaming."""
+        for item in self.stream(question, history):
+            if isinstance(item, Reply):
+                return item
+        raise AssertionError("stream() always ends with a Reply")
 
     def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[str | Reply]:
-        """Yield the answer's text in pieces, then the full Reply as the last item."""
-        reply = self.ask(question, history)
-        yield from re.findall(r"\S+\s*|\s+", reply.answer)
-        yield reply
+        """Yield the answer as it is written, line by line once the guard passed each
+        line, then the full Reply as the last item."""
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+        question = clean_question(question, self.settings.retrieval.max_query_chars)
+        standalone = self.condense(question, history)
+        timings["condense"] = _since(clock)
+        clock = time.perf_counter()
+        hits = self.retriever.search(standalone).hits
+        timings["retrieve"] = _since(clock)
+        meta = {"standalone_question": standalone, "backend": self.generator.name,
+                "retrieved": [h.chunk.doc_id for h in hits], "timings_ms": timings}  # fmt: skip
+        reason = self.out_of_scope(standalone, hits)
+        if reason:
+            reply = Reply(self.refusal_text(reason), refused=True, **meta)
+            yield reply.answer
+            yield reply
+            return
+        passages = [h.chunk for h in hits]
+        gated = GuardedText(FigureGuard(dict(enumerate(passages, start=1))) if self.guard else None)
+        numbers = Renumberer(passages)
+        declined, guard_ms, clock = False, 0.0, time.perf_counter()
+        for piece in chain(self.generator.generate(standalone, passages), [None]):
+            started = time.perf_counter()
+            lines = gated.close() if piece is None else gated.feed(piece)
+            guard_ms += _since(started)
+            for line in lines:
+                declined = declined or (not numbers.mapping and line.startswith(REFUSAL_PHRASE))
+                if not declined:
+                    yield ("\n" if numbers.started else "") + numbers.apply(line)
+        timings["generate"] = _since(clock) - guard_ms
+        timings["guard"] = guard_ms
+        timings["total"] = sum(timings.values())
+        yield self._final(gated, numbers, declined, meta)
+
+    def _final(self, gated: GuardedText, numbers: Renumberer, declined: bool, meta: dict) -> Reply:
+        text = numbers.text
+        unsourced = self.guard and not citations_in(text)
+        if declined or unsourced:
+            why = "No source states the figures involved." if gated.removed else ""
+            return Reply(self.refusal_text(why), refused=True, removed=gated.removed, **meta)
+        return Reply(text, numbers.citations(), False, gated.removed, **meta)
 
 
-def renumber(text: str, passages: Sequence[Chunk]) -> tuple[str, list[Citation]]:
-    """Number the cited passages 1, 2, 3 in order of first use; drop the uncited ones."""
-    order = [n for n in citations_in(text) if 1 <= n <= len(passages)]
-    mapping = {old: new for new, old in enumerate(order, start=1)}
+def _since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
 
-    def replace(match: re.Match[str]) -> str:
-        numbers = [int(n) for n in match.group(1).split(",")]
-        kept = [mapping.get(n, n) for n in numbers]  # an invalid marker stays visible (guard off)
-        return "[" + "][".join(str(n) for n in dict.fromkeys(kept)) + "]"
 
-    renumbered = re.sub(r"\[(\d+(?:\s*,\s*\d+)*)\]", replace, text)
-    citations = [Citation.from_chunk(mapping[old], passages[old - 1]) for old in order]
-    return renumbered, citations
+class Renumberer:
+    """Cited passages numbered 1, 2, 3 in order of first use, as lines are released.
+
+    Uncited passages are not listed. A marker to no passage (possible only with
+    the guard off) stays visible, so the eval can count it.
+    """
+
+    def __init__(self, passages: Sequence[Chunk]) -> None:
+        self.passages = list(passages)
+        self.mapping: dict[int, int] = {}
+        self.lines: list[str] = []
+        self.started = False
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def apply(self, line: str) -> str:
+        for n in citations_in(line):
+            if 1 <= n <= len(self.passages) and n not in self.mapping:
+                self.mapping[n] = len(self.mapping) + 1
+
+        def replace(match: re.Match[str]) -> str:
+            numbers = [self.mapping.get(int(n), int(n)) for n in match.group(1).split(",")]
+            return "[" + "][".join(str(n) for n in dict.fromkeys(numbers)) + "]"
+
+        renumbered = re.sub(r"\[(\d+(?:\s*,\s*\d+)*)\]", replace, line)
+        self.lines.append(renumbered)
+        self.started = True
+        return renumbered
+
+    def citations(self) -> list[Citation]:
+        return [
+            Citation.from_chunk(new, self.passages[old - 1]) for old, new in self.mapping.items()
+        ]
 
 
 def is_follow_up(question: str) -> bool:

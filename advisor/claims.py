@@ -152,29 +152,72 @@ class FigureGuard:
         kept.append(line[last:])
         return re.sub(r"[ \t]{2,}", " ", "".join(kept)).rstrip()
 
+    def check_line(self, line: str, removed: list[Removal]) -> str:
+        """One line, checked on its own: what streaming uses before a user sees the line."""
+        return self._check_line(self._drop_bad_markers(line, removed), removed)
+
     def check(self, answer: str) -> GuardResult:
         """The answer with every unsupported or misattributed figure's sentence removed."""
-        removed: list[Removal] = []
-        text = self._drop_bad_markers(answer, removed)
-        lines = [self._check_line(line, removed) for line in text.split("\n")]
-        lines = _drop_orphan_labels(lines)
-        cleaned = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-        has_sourced_content = bool(citations_in(cleaned))
-        return GuardResult(cleaned if has_sourced_content else "", removed, not has_sourced_content)
+        gated = GuardedText(self)
+        gated.feed(answer)
+        gated.close()
+        has_sourced_content = bool(citations_in(gated.text))
+        return GuardResult(
+            gated.text if has_sourced_content else "", gated.removed, not has_sourced_content
+        )
 
 
-def _is_label(line: str) -> bool:
+def is_label(line: str) -> bool:
+    """A heading or "Label:" line that says nothing until content follows it."""
     return bool(line.strip()) and bool(_LABEL_ONLY.match(line)) and not citations_in(line)
 
 
-def _drop_orphan_labels(lines: list[str]) -> list[str]:
-    """Remove bullet markers left empty and headings whose content was all removed."""
-    lines = [ln for ln in lines if ln.strip() not in {"-", "*", "+"}]
-    kept: list[str] = []
-    for i, line in enumerate(lines):
-        if _is_label(line):
-            following = next((ln for ln in lines[i + 1 :] if ln.strip()), None)
-            if following is None or _is_label(following):
-                continue
-        kept.append(line)
-    return kept
+class GuardedText:
+    """The guard applied line by line as text arrives: only checked lines are released.
+
+    This is what lets a reply stream without showing a figure the guard would
+    remove. Headings and "Label:" lines are held until content follows them,
+    so a heading whose points were all removed never shows; blank lines are
+    kept single. With `guard=None` lines pass unchecked (the eval's ablation).
+    """
+
+    def __init__(self, guard: FigureGuard | None) -> None:
+        self.guard = guard
+        self.removed: list[Removal] = []
+        self.lines: list[str] = []
+        self._held: list[str] = []
+        self._buffer = ""
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def feed(self, piece: str) -> list[str]:
+        """Add streamed text; return the lines it completed and released."""
+        self._buffer += piece
+        released: list[str] = []
+        while "\n" in self._buffer:
+            line, self._buffer = self._buffer.split("\n", 1)
+            released += self._line(line)
+        return released
+
+    def close(self) -> list[str]:
+        """Release the last line; drop headings nothing followed."""
+        released = self._line(self._buffer) if self._buffer else []
+        self._buffer, self._held = "", []
+        return released
+
+    def _line(self, raw: str) -> list[str]:
+        line = self.guard.check_line(raw, self.removed) if self.guard else raw.rstrip()
+        if line.strip() in {"", "-", "*", "+"}:
+            if self._held[-1:] != [""]:
+                self._held.append("")
+            return []
+        if is_label(line):  # a label followed by another label was left empty
+            self._held = [h for h in self._held if not is_label(h)] + [line]
+            return []
+        held = self._held if self.lines else [h for h in self._held if h]
+        released = [*held, line]
+        self._held = []
+        self.lines += released
+        return released

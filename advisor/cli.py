@@ -308,3 +308,24 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     return code if isinstance(code, int) else 0
+
+
+# Commands that write nothing: after them the process may end without the
+# interpreter's teardown of torch and transformers, which costs ~1.5 s of a
+# cold `advisor ask` here (measured; see README, "Tests and measurements").
+READ_ONLY_COMMANDS = frozenset({"ask", "search", "chat", "config"})
+
+
+def run() -> None:
+    """Console-script entry: main(), then a fast exit after read-only commands."""
+    argv = sys.argv[1:]
+    code = main(argv)
+    if argv and argv[0] in READ_ONLY_COMMANDS:
+        import logging
+        import os
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(code)
+    sys.exit(code)

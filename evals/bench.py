@@ -137,7 +137,7 @@ def main() -> None:
         tutorial = bench_tutorial(settings, cases, embedder, tmp)
         env = {**os.environ, "ADVISOR_INDEX__PATH": str(tmp / "index")}
         asks = bench_ask(settings, embedder)
-        colds = [cold_start(["search", "is CCS better than CPC", "--json"], env) for _ in range(3)]
+        colds = [cold_start(["search", "is CCS better than CPC", "--json"], env) for _ in range(5)]
         cold_asks = [
             cold_start(["ask", "Is CCS better than CPC?", "--json"], env) for _ in range(3)
         ]

@@ -158,6 +158,28 @@ def test_llm_fabrication_is_removed_by_the_guard(
     assert_every_figure_is_in_a_cited_passage(reply)
 
 
+def test_llm_answer_streams_line_by_line_and_never_shows_a_bad_figure(
+    real_index: Settings, retriever: Retriever
+) -> None:
+    hits = retriever.search("How much do medical coders make?").hits
+    n = next(i for i, h in enumerate(hits, start=1) if "$43,260" in h.chunk.text)
+    answer = (
+        f"Here is what the sources say.\n\n**Coders**\n- Coders earn about $43,260 [{n}].\n"
+        f"**Billers**\n- Billers earn $99,999 [{n}].\n\n**Late career**\n"
+        f"- Late-career coders earn more [{n}]."
+    )
+    advisor = llm_advisor(real_index, retriever, answer)
+    items = list(advisor.stream("How much do medical coders make?"))
+    *pieces, reply = items
+    assert isinstance(reply, Reply) and not reply.refused
+    assert len(pieces) >= 4  # released line by line, not at the end
+    assert not any("99,999" in p or "**Billers**" in p for p in pieces)
+    assert "".join(pieces) == reply.answer
+    assert reply.answer.count("[1]") == 2 and reply.citations[0].n == 1
+    assert [r.figure for r in reply.removed] == ["$99,999"]
+    assert set(reply.timings_ms) >= {"generate", "guard", "total"}
+
+
 def test_llm_answer_with_nothing_sourced_becomes_a_refusal(
     real_index: Settings, retriever: Retriever
 ) -> None:
