@@ -95,8 +95,9 @@ def _advisor(backend: str | None):
     from advisor.answer import Advisor
 
     settings = get_settings()
-    if backend:
-        generator = settings.generator.model_copy(update={"backend": backend})
+    if backend:  # validated like the environment variable would be, not copied blindly
+        chosen = {**settings.generator.model_dump(), "backend": backend}
+        generator = type(settings.generator).model_validate(chosen)
         settings = settings.model_copy(update={"generator": generator})
     return Advisor(settings)
 

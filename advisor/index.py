@@ -306,17 +306,3 @@ def open_collection(settings: IndexSettings) -> tuple[Manifest, Collection]:
             "rebuild it with `advisor index --full`"
         ) from err
     return manifest, collection
-
-
-def index_status(settings: Settings) -> dict[str, Any]:
-    """A summary for `advisor config` and the page's "what I cover" note."""
-    manifest = read_manifest(settings.index)
-    if manifest is None:
-        return {"built": False}
-    return {
-        "built": True,
-        "built_at": manifest.built_at,
-        "collection": manifest.collection,
-        "documents": {doc_id: entry.title for doc_id, entry in manifest.documents.items()},
-        "chunks": sum(len(entry.chunk_ids) for entry in manifest.documents.values()),
-    }

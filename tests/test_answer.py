@@ -206,21 +206,15 @@ def test_llm_condenses_follow_ups(real_index: Settings, retriever: Retriever) ->
     assert reply.standalone_question == "Which pays more, CCS or CPC certification?"
 
 
-def test_server_down_is_a_clear_error(real_index: Settings, retriever: Retriever) -> None:
-    settings = GeneratorSettings(
-        backend="openai", base_url="http://127.0.0.1:9/v1", model="m", timeout_s=2
-    )
+@pytest.mark.parametrize(
+    ("backend", "url"), [("openai", "http://127.0.0.1:9/v1"), ("ollama", "http://127.0.0.1:9")]
+)
+def test_server_down_is_a_clear_error(
+    real_index: Settings, retriever: Retriever, backend: str, url: str
+) -> None:
+    settings = GeneratorSettings(backend=backend, base_url=url, model="m", timeout_s=2)
     advisor = Advisor(real_index, retriever, make_generator(settings, AnswerSettings()))
-    with pytest.raises(GeneratorUnavailableError, match="check that the server is running"):
-        advisor.ask("Is CCS better than CPC?")
-
-
-def test_ollama_server_down_is_a_clear_error(real_index: Settings, retriever: Retriever) -> None:
-    settings = GeneratorSettings(
-        backend="ollama", base_url="http://127.0.0.1:9", model="m", timeout_s=2
-    )
-    advisor = Advisor(real_index, retriever, make_generator(settings, AnswerSettings()))
-    with pytest.raises(GeneratorUnavailableError, match="ollama generator failed"):
+    with pytest.raises(GeneratorUnavailableError, match=f"the {backend} generator failed"):
         advisor.ask("Is CCS better than CPC?")
 
 

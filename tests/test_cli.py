@@ -204,9 +204,11 @@ def test_ask_rejects_unusable_questions(question: str, capsys) -> None:
     assert code == 2 and "error:" in err and "Traceback" not in err
 
 
-def test_unknown_backend_is_a_clear_error(corpus_dir: Path, capsys) -> None:
+def test_unknown_backend_is_a_clear_error(corpus_dir: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("ADVISOR_GENERATOR__MODEL", "some-model")  # would reach a client
     code, _, err = run(["ask", "Is CCS better?", "--backend", "gpt9"], capsys)
     assert code == 2 and "backend" in err and "Traceback" not in err
+    assert "'extractive', 'openai' or 'ollama'" in err
 
 
 @pytest.mark.slow
