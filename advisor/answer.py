@@ -178,6 +178,7 @@ class Advisor:
                 "retrieved": [h.chunk.doc_id for h in hits], "timings_ms": timings}  # fmt: skip
         reason = self.out_of_scope(standalone, hits)
         if reason:
+            timings["total"] = sum(timings.values())
             reply = Reply(self.refusal_text(reason), refused=True, **meta)
             yield reply.answer
             yield reply

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,7 @@ from advisor.feedback import record_feedback
 from advisor.generators import GeneratorUnavailableError
 from advisor.index import IndexUnavailableError, read_manifest
 from advisor.render import answer_markdown, covers_markdown, escape_text, source_cards
+from advisor.retrieve import Retriever
 from advisor.text import QuestionError
 
 log = logging.getLogger(__name__)
@@ -49,16 +51,34 @@ def empty_session() -> dict[str, Any]:
 
 
 class ChatService:
-    """Answers for the page; loads the Advisor on first use and retries if that failed."""
+    """Answers for the page; loads the Advisor on first use and retries if that failed.
+
+    A maintainer may run `advisor index` while the page is up: the new build
+    replaces the collection the loaded retriever reads, so the manifest is
+    checked on every question (one small file read) and the retriever reloaded
+    when it changed, keeping the loaded model and generator.
+    """
 
     def __init__(self, settings: Settings, advisor: Advisor | None = None) -> None:
         self.settings = settings
         self._advisor = advisor
+        self._lock = threading.Lock()
 
     def advisor(self) -> Advisor:
-        if self._advisor is None:
-            self._advisor = Advisor(self.settings)
-        return self._advisor
+        with self._lock:
+            current = read_manifest(self.settings.index)
+            loaded = self._advisor
+            rebuilt = (
+                loaded is not None
+                and current is not None
+                and current.collection != loaded.retriever.manifest.collection
+            )
+            if loaded is not None and rebuilt:
+                retriever = Retriever(self.settings, loaded.retriever.embedder)
+                self._advisor = Advisor(self.settings, retriever, loaded.generator)
+            if self._advisor is None:
+                self._advisor = Advisor(self.settings)
+            return self._advisor
 
     def covers(self) -> list[str]:
         try:

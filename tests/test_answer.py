@@ -92,6 +92,7 @@ def test_out_of_corpus_questions_are_refused(advisor: Advisor, question: str) ->
     assert "medical billing, medical coding and PALS" in reply.answer
     assert reply.citations == []
     assert extract_figures(reply.answer) == []
+    assert reply.timings_ms["total"] >= reply.timings_ms["retrieve"] > 0
 
 
 @pytest.mark.parametrize(
