@@ -57,6 +57,10 @@ ENTITIES = {
 ENTITY_TOKENS = frozenset(
     tokenize("coder coders coding billers biller billing CCS CPC CCA CPB COC CIC CMC PALS")
 )
+# Words that frame a question rather than say what it is about ("which job is better…").
+FRAMING_TOKENS = frozenset(tokenize("better best good job jobs career careers option options"))
+DEFINITION_QUESTION = re.compile(r"^\s*what (?:is|are)\b", re.I)
+DEFINITION = re.compile(r"^[^.]{0,80}\b(?:is|are) (?:a|an|the)\b", re.I)
 AGENCIES = {
     "PayScale": r"\bPayScale\b",
     "BLS": r"\bBureau of Labor Statistics\b|\bBLS\b",
@@ -204,9 +208,11 @@ def _score(question: str, candidates: list[Candidate]) -> None:
     comparing = len(wanted) >= 2 and bool(COMPARE_QUESTION.search(question))
     cost, more = bool(COST_QUESTION.search(question)), bool(MORE_QUESTION.search(question))
     where = bool(WHERE_QUESTION.search(question))
+    defining = bool(DEFINITION_QUESTION.search(question))
     # rare words count more; words naming the subject already earn the entity bonus
     weights = {
-        t: math.log(1 + total / df.get(t, 1)) * (0.3 if t in ENTITY_TOKENS else 1.0)
+        t: math.log(1 + total / df.get(t, 1))
+        * (0.3 if t in ENTITY_TOKENS or t in FRAMING_TOKENS else 1.0)
         for t in q_tokens
     }
     for c in candidates:
@@ -218,6 +224,8 @@ def _score(question: str, candidates: list[Candidate]) -> None:
             c.score += 1.0
         elif comparing and c.is_list:  # a list names both sides without comparing them
             c.score *= 0.5
+        if defining and DEFINITION.search(c.text) and not c.is_list:
+            c.score += 0.8  # "What is PALS?" wants "PALS is a …", not the steps to get it
         if wanted and not any(e in c.entities for e in wanted):
             c.score *= 0.5  # the question names its subject; this sentence does not
 
@@ -292,8 +300,8 @@ def _pay_answer(question: str, candidates: list[Candidate], max_figures: int) ->
     wanted = _question_entities(question)
     specific = [e for e in wanted if e.isupper()]
     with_money = [c for c in candidates if c.money]
-    if specific:
-        with_money = [c for c in with_money if any(e in c.entities for e in specific)]
+    if specific:  # named in the sentence itself: a neighbour's "PALS" does not make it PALS pay
+        with_money = [c for c in with_money if any(e in entities_in(c.text) for e in specific)]
     elif wanted:  # "what do billers earn?": billers' figures, and the BLS group that holds them
         with_money = [
             c for c in with_money
@@ -301,14 +309,19 @@ def _pay_answer(question: str, candidates: list[Candidate], max_figures: int) ->
         ]  # fmt: skip
     figures = _select(with_money, max_figures, floor=1.0)
     about_pay = [c for c in candidates if not c.has_figure and c.tokens & PAY_WORDS]
+    comparative = MORE_QUESTION.search(question) or COMPARE_QUESTION.search(question)
     general = _select(about_pay, 1, floor=1.5)
+    # a comparison gets the sourced comparison first; a figure question, only the figures,
+    # unless a sentence answers it better than any figure ("the top-paying industry is…")
+    if general and figures and not comparative and general[0].score <= figures[0].score:
+        general = []
     lines = [_cite(general[0])] if general else []
     if specific and not figures and lines:
         lines.append(
             f"The articles give no salary figure for {' or '.join(specific)} specifically."
         )
     if figures:
-        lines += ["", "What the sources report (different surveys and years, shown side by side):"]
+        lines += ["", "What the sources report (different surveys and years, side by side):"]
         lines += [f"- **{c.attribution}:** {_cite(c)}" for c in _in_reading_order(figures)]
     return lines
 
