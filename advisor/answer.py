@@ -24,6 +24,7 @@ from advisor.chunking import Chunk
 from advisor.claims import FigureGuard, GuardedText, Removal, citations_in
 from advisor.figures import roles_in
 from advisor.generators import Generator, make_generator
+from advisor.intent import ACRONYM
 from advisor.prompts import REFUSAL_PHRASE
 from advisor.retrieve import Hit, Retriever
 from advisor.settings import Settings
@@ -264,7 +265,7 @@ def rule_based_condense(question: str, history: Sequence[Turn]) -> str:
     """
     last_user = next((t.content for t in reversed(history) if t.role == "user"), "")
     last_answer = next((t.content for t in reversed(history) if t.role == "assistant"), "")
-    named = re.findall(r"\b(?:CCS|CPC|CCA|CPB|COC|CIC|CMC|PALS)\b", last_answer + " " + last_user)
+    named = ACRONYM.findall(last_answer + " " + last_user)
     extra = " ".join(dict.fromkeys(named))
     return " ".join(
         part for part in (question, extra, f"({last_user})" if last_user else "") if part

@@ -19,48 +19,26 @@ from datetime import date
 
 from advisor.chunking import Chunk
 from advisor.figures import extract_figures, roles_in
+from advisor.intent import (
+    COMPARATIVE,
+    COMPARE_QUESTION,
+    COST_QUESTION,
+    DEFINITION,
+    DEFINITION_QUESTION,
+    ENTITY_TOKENS,
+    FRAMING_TOKENS,
+    LIST_QUESTION,
+    MORE_QUESTION,
+    PAY_QUESTION,
+    PAY_WORDS,
+    PLACES,
+    TIME_QUESTION,
+    WHERE_QUESTION,
+    entities_in,
+    question_entities,
+)
 from advisor.text import split_sentences, tokenize
 
-PAY_WORDS = frozenset(tokenize("pay paid salary salaries earn earning earnings wage income money"))
-PAY_QUESTION = re.compile(
-    r"\b(pay|paid|salar|earn|wage|income|money|average)|\$\d"
-    r"|\bhow much\b[^?]*\bmake\b|\bmakes? (?:a|per|in a|an) (?:year|hour)\b",
-    re.I,
-)
-TIME_QUESTION = re.compile(r"\bhow long\b|\bhow much time\b|\bduration\b|\btake to\b|\bquick", re.I)
-COST_QUESTION = re.compile(r"\b(cost|costs|price|tuition|fees?|expensive|afford)", re.I)
-MORE_QUESTION = re.compile(r"\b(more|higher|less|lower|better|most)\b", re.I)
-COMPARATIVE = re.compile(r"\bmore than\b|\bhigher\b|\bless than\b|\blower\b", re.I)
-WHERE_QUESTION = re.compile(r"\bwhere\b", re.I)
-PLACES = re.compile(
-    r"\b(hospitals?|clinics?|offices?|settings?|facilities|companies|home|remote(?:ly)?|"
-    r"emergency departments|ambulances)\b",
-    re.I,
-)
-LIST_QUESTION = re.compile(
-    r"\b(?:are there|types|kinds|options|list|steps|which certifications|what certifications)\b",
-    re.I,
-)
-COMPARE_QUESTION = re.compile(r"\b(vs\.?|versus|better|or|compared?|difference|differ)\b", re.I)
-ENTITIES = {
-    "CCS": r"\bCCS\b",
-    "CPC": r"\bCPCs?\b",
-    "CCA": r"\bCCA\b",
-    "CPB": r"\bCPB\b",
-    "COC": r"\bCOC\b",
-    "CIC": r"\bCIC\b",
-    "CMC": r"\bCMC\b",
-    "PALS": r"\bPALS\b",
-    "Medical coding": r"\bcod(?:er|ers|ing)\b",
-    "Medical billing": r"\bbill(?:er|ers|ing)\b",
-}
-ENTITY_TOKENS = frozenset(
-    tokenize("coder coders coding billers biller billing CCS CPC CCA CPB COC CIC CMC PALS")
-)
-# Words that frame a question rather than say what it is about ("which job is better…").
-FRAMING_TOKENS = frozenset(tokenize("better best good job jobs career careers option options"))
-DEFINITION_QUESTION = re.compile(r"^\s*what (?:is|are)\b", re.I)
-DEFINITION = re.compile(r"^[^.]{0,80}\b(?:is|are) (?:a|an|the)\b", re.I)
 AGENCIES = {
     "PayScale": r"\bPayScale\b",
     "BLS": r"\bBureau of Labor Statistics\b|\bBLS\b",
@@ -89,16 +67,6 @@ class Candidate:
     has_figure: bool = False
     is_list: bool = False
     attribution: str = ""
-
-
-def entities_in(text: str) -> list[str]:
-    return [name for name, pattern in ENTITIES.items() if re.search(pattern, text, re.I)]
-
-
-def _question_entities(question: str) -> list[str]:
-    found = entities_in(question)
-    acronyms = [e for e in found if e.isupper()]
-    return acronyms or found  # "CCS vs CPC" is about certifications, not "coding"
 
 
 def _published_label(published: str) -> str:
@@ -202,7 +170,7 @@ def _score(question: str, candidates: list[Candidate]) -> None:
         for t in c.tokens:
             df[t] = df.get(t, 0) + 1
     total = len(candidates) or 1
-    wanted = _question_entities(question)
+    wanted = question_entities(question)
     pay, duration = bool(PAY_QUESTION.search(question)), bool(TIME_QUESTION.search(question))
     listing = bool(LIST_QUESTION.search(question))
     comparing = len(wanted) >= 2 and bool(COMPARE_QUESTION.search(question))
@@ -297,7 +265,7 @@ def _pay_answer(question: str, candidates: list[Candidate], max_figures: int) ->
     When the question names a certification or PALS, only amounts stated for it
     are listed: a coder's average is not a CCS salary.
     """
-    wanted = _question_entities(question)
+    wanted = question_entities(question)
     specific = [e for e in wanted if e.isupper()]
     with_money = [c for c in candidates if c.money]
     if specific:  # named in the sentence itself: a neighbour's "PALS" does not make it PALS pay
@@ -379,7 +347,7 @@ def compose(question: str, passages: Sequence[Chunk], max_points: int, max_figur
     chosen = _select(candidates, max_points, floor=1.0)
     if not chosen:
         return ""
-    wanted = _question_entities(question)
+    wanted = question_entities(question)
     if len(wanted) >= 2 and COMPARE_QUESTION.search(question):
         for name in wanted:  # "X vs Y" gets X, Y and the comparison
             if not any(name in c.entities and len(c.entities) == 1 for c in chosen):
