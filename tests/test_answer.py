@@ -35,6 +35,12 @@ def llm_advisor(settings: Settings, retriever: Retriever, *replies: str) -> Advi
     return Advisor(settings, retriever, ChatModelGenerator(model, settings.answer, "fake"))
 
 
+def passage_number(retriever: Retriever, question: str, phrase: str) -> int:
+    """The [n] a generator would use for the retrieved passage containing `phrase`."""
+    hits = retriever.search(question).hits
+    return next(i for i, h in enumerate(hits, start=1) if phrase in h.chunk.text)
+
+
 def assert_every_figure_is_in_a_cited_passage(reply: Reply) -> None:
     cited_text = " ".join(c.text + " " + c.published for c in reply.citations)
     cited_values = {f.value for f in extract_figures(cited_text)}
@@ -142,8 +148,7 @@ def test_stream_yields_pieces_then_the_reply(advisor: Advisor) -> None:
 def test_llm_fabrication_is_removed_by_the_guard(
     real_index: Settings, retriever: Retriever
 ) -> None:
-    hits = retriever.search("How much do medical coders make?").hits
-    n = next(i for i, h in enumerate(hits, start=1) if "$43,260" in h.chunk.text)
+    n = passage_number(retriever, "How much do medical coders make?", "$43,260")
     answer = (
         f"Medical coders earn about $43,260 a year according to PayScale [{n}]. "
         f"Some earn $95,000 [{n}]. Billers earn $43,260 too [{n}]. See also [9]."
@@ -162,8 +167,7 @@ def test_llm_fabrication_is_removed_by_the_guard(
 def test_llm_answer_streams_line_by_line_and_never_shows_a_bad_figure(
     real_index: Settings, retriever: Retriever
 ) -> None:
-    hits = retriever.search("How much do medical coders make?").hits
-    n = next(i for i, h in enumerate(hits, start=1) if "$43,260" in h.chunk.text)
+    n = passage_number(retriever, "How much do medical coders make?", "$43,260")
     answer = (
         f"Here is what the sources say.\n\n**Coders**\n- Coders earn about $43,260 [{n}].\n"
         f"**Billers**\n- Billers earn $99,999 [{n}].\n\n**Late career**\n"
