@@ -132,7 +132,15 @@ class Advisor:
         )
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
-        """A follow-up ("which of those pays more?") made standalone using the conversation."""
+        """A follow-up ("which of those pays more?") made standalone using the conversation.
+
+        The result is an internal query, kept within the question limit: context
+        added from the conversation must not turn a valid follow-up into an error.
+        """
+        limit = self.settings.retrieval.max_query_chars
+        return self._standalone(question, history)[:limit]
+
+    def _standalone(self, question: str, history: Sequence[Turn]) -> str:
         recent = list(history)[-self.settings.answer.history_turns :]
         if not recent:
             return question

@@ -249,6 +249,15 @@ def test_malformed_history_is_rejected(raw: object) -> None:
         parse_history(raw, 1000)
 
 
+def test_follow_up_to_a_long_question_stays_within_the_limit(advisor: Advisor) -> None:
+    limit = advisor.settings.retrieval.max_query_chars
+    long_question = "What certifications are there for medical coders? " + "Explain. " * 300
+    history = [Turn(role="user", content=long_question[: limit - 10])]
+    reply = advisor.ask("Which of those pays more?", history)
+    assert len(reply.standalone_question) <= limit
+    assert reply.standalone_question.startswith("Which of those pays more?")
+
+
 def test_rule_based_condense_adds_named_certifications() -> None:
     history = [
         Turn(role="user", content="What certifications are there?"),
