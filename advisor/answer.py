@@ -120,7 +120,7 @@ class Advisor:
     @property
     def covers(self) -> list[str]:
         """Titles of the indexed articles, for the refusal and the page's intro."""
-        return [entry.title for entry in self.retriever.manifest.documents.values()]
+        return self.retriever.manifest.titles
 
     def refusal_text(self, reason: str = "") -> str:
         topics = "; ".join(f"“{t}”" for t in self.covers)
@@ -203,7 +203,7 @@ class Advisor:
             for line in lines:
                 declined = declined or (not numbers.mapping and line.startswith(REFUSAL_PHRASE))
                 if not declined:
-                    yield ("\n" if numbers.started else "") + numbers.apply(line)
+                    yield ("\n" if numbers.lines else "") + numbers.apply(line)
         timings["generate"] = _since(clock) - guard_ms
         timings["guard"] = guard_ms
         timings["total"] = sum(timings.values())
@@ -233,7 +233,6 @@ class Renumberer:
         self.passages = list(passages)
         self.mapping: dict[int, int] = {}
         self.lines: list[str] = []
-        self.started = False
 
     @property
     def text(self) -> str:
@@ -250,7 +249,6 @@ class Renumberer:
 
         renumbered = re.sub(r"\[(\d+(?:\s*,\s*\d+)*)\]", replace, line)
         self.lines.append(renumbered)
-        self.started = True
         return renumbered
 
     def citations(self) -> list[Citation]:

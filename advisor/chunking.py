@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from advisor.corpus import Article
 from advisor.settings import ChunkSettings
@@ -44,6 +45,21 @@ class Chunk:
     def embed_text(self) -> str:
         """What gets embedded and keyword-indexed: the passage in its context."""
         return f"{self.title}\n{self.section}\n{self.text}"
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> Chunk:
+        """A chunk from stored or serialised fields (chroma metadata, a citation's JSON)."""
+        return cls(
+            chunk_id=str(fields["chunk_id"]),
+            doc_id=str(fields["doc_id"]),
+            title=str(fields["title"]),
+            publisher=str(fields["publisher"]),
+            section=str(fields["section"]),
+            text=str(fields["text"]),
+            start=int(fields["start"]),
+            end=int(fields["end"]),
+            published=str(fields.get("published") or ""),
+        )
 
     def metadata(self) -> dict[str, str | int]:
         """Flat metadata, as chromadb stores it."""

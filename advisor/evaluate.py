@@ -71,19 +71,10 @@ def corpus_chunks(settings: Settings) -> list[Chunk]:
     return chunk_corpus(load_corpus(settings.corpus_dir).articles, settings.chunking)
 
 
-def _chunk(d: dict[str, Any]) -> Chunk:
-    """A citation from an --answers file, read as leniently as its fields allow."""
-    return Chunk(
-        str(d.get("chunk_id", "")),
-        str(d.get("doc_id", "")),
-        str(d.get("title", "")),
-        str(d.get("publisher", "")),
-        str(d.get("section", "")),
-        str(d.get("text", "")),
-        int(d.get("start", 0)),
-        int(d.get("end", 0)),
-        str(d.get("published") or ""),
-    )
+# An --answers file may leave citation fields out; they are read as empty.
+CITATION_DEFAULTS = dict.fromkeys(
+    ("chunk_id", "doc_id", "title", "publisher", "section", "text"), ""
+)
 
 
 def run_with_advisor(
@@ -141,7 +132,8 @@ def run_with_answers(
             result.reasons.insert(0, "no answer given")
             graded.append(result)
             continue
-        chunks = [_chunk(c) for c in entry.citations]
+        chunks = [Chunk.from_fields({**CITATION_DEFAULTS, "start": 0, "end": 0, **c})
+                  for c in entry.citations]  # fmt: skip
         numbers = [int(c.get("n", i)) for i, c in enumerate(entry.citations, start=1)]
         graded.append(grade(case, entry.answer, chunks, numbers, checker))
     return graded, warnings

@@ -37,7 +37,7 @@ from advisor.intent import (
     entities_in,
     question_entities,
 )
-from advisor.text import split_sentences, tokenize
+from advisor.text import split_sentences, tokenize, word_overlap
 
 AGENCIES = {
     "PayScale": r"\bPayScale\b",
@@ -243,8 +243,9 @@ def _repeats(a: Candidate, b: Candidate) -> bool:
     """Figure sentences repeat only when they add no new amount; others when words overlap."""
     if a.money or b.money:
         return a.money <= b.money
-    union = len(a.tokens | b.tokens)
-    return (len(a.tokens & b.tokens) / union if union else 1.0) >= 0.5
+    if not (a.tokens or b.tokens):
+        return True
+    return word_overlap(a.tokens, b.tokens) >= 0.5
 
 
 def _cite(c: Candidate) -> str:

@@ -56,6 +56,11 @@ class Manifest(BaseModel):
     built_at: str
     documents: dict[str, DocumentEntry]
 
+    @property
+    def titles(self) -> list[str]:
+        """Titles of the indexed articles: the page's "what I cover" and the refusal."""
+        return [entry.title for entry in self.documents.values()]
+
 
 @dataclass
 class BuildReport:

@@ -85,7 +85,7 @@ class ChatService:
             manifest = read_manifest(self.settings.index)
         except IndexUnavailableError:
             return []
-        return [] if manifest is None else [d.title for d in manifest.documents.values()]
+        return [] if manifest is None else manifest.titles
 
     def respond(
         self, question: str, chat: list[dict], session: dict[str, Any]

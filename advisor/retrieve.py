@@ -19,7 +19,7 @@ from rank_bm25 import BM25Okapi
 from advisor.chunking import Chunk
 from advisor.index import Manifest, open_collection
 from advisor.settings import Settings
-from advisor.text import clean_question, tokenize
+from advisor.text import clean_question, tokenize, word_overlap
 
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
@@ -59,20 +59,6 @@ class SearchResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-def _chunk_from_store(chunk_id: str, text: str, meta: dict) -> Chunk:
-    return Chunk(
-        chunk_id=chunk_id,
-        doc_id=str(meta["doc_id"]),
-        title=str(meta["title"]),
-        publisher=str(meta["publisher"]),
-        published=str(meta.get("published") or ""),
-        section=str(meta["section"]),
-        text=text,
-        start=int(meta["start"]),
-        end=int(meta["end"]),
-    )
-
-
 def reciprocal_rank_fusion(rankings: list[list[str]], k: int) -> dict[str, float]:
     """Sum of 1/(k + rank) over the rankings an id appears in (Cormack et al., 2009)."""
     scores: dict[str, float] = {}
@@ -97,7 +83,7 @@ class Retriever:
         self.manifest, self.collection = open_collection(settings.index)
         got = self.collection.get(include=["documents", "metadatas"])
         self.chunks: dict[str, Chunk] = {
-            cid: _chunk_from_store(cid, doc, meta)
+            cid: Chunk.from_fields({**meta, "chunk_id": cid, "text": doc})
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         }
         self.ids: list[str] = list(got["ids"])
@@ -176,9 +162,4 @@ class Retriever:
         """
         limit = self.settings.retrieval.duplicate_overlap
         words = self._words[cid]
-        for hit in kept:
-            other = self._words[hit.chunk.chunk_id]
-            union = len(words | other)
-            if union and len(words & other) / union >= limit:
-                return True
-        return False
+        return any(word_overlap(words, self._words[h.chunk.chunk_id]) >= limit for h in kept)

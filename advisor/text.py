@@ -63,6 +63,12 @@ def tokenize(text: str) -> list[str]:
     return [stem(t) for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
 
 
+def word_overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    """Jaccard overlap of two word sets; 0.0 when both are empty."""
+    union = len(a | b)
+    return len(a & b) / union if union else 0.0
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Character spans of the sentences (and list items) in `text`."""
     spans: list[tuple[int, int]] = []

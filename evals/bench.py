@@ -27,16 +27,12 @@ from advisor.corpus import load_corpus
 from advisor.embeddings import SentenceEmbedder
 from advisor.index import build_index
 from advisor.labels import RetrievalCase, load_retrieval_set
+from advisor.metrics import p95
 from advisor.retrieve import Retriever
 from advisor.settings import IndexSettings, Settings
 
 REPEATS = 5
 console = Console()
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def timed(fn, *args) -> tuple[float, object]:
@@ -47,8 +43,7 @@ def timed(fn, *args) -> tuple[float, object]:
 
 def latency_row(name: str, samples: list[float], hit3: float | None = None) -> list[str]:
     hit = "" if hit3 is None else f"{hit3:.2f}"
-    p50, p95 = statistics.median(samples), percentile(samples, 0.95)
-    return [name, f"{p50:.1f}", f"{p95:.1f}", hit]
+    return [name, f"{statistics.median(samples):.1f}", f"{p95(samples):.1f}", hit]
 
 
 def bench_ours(settings: Settings, cases: list[RetrievalCase], embedder) -> dict:
@@ -172,7 +167,7 @@ def main() -> None:
         "hit3_fused": round(ours["hit3"], 3),
         "hit3_tutorial": round(tutorial["hit3"], 3),
         "ask_warm_p50_ms": round(statistics.median(asks["total"]), 2),
-        "ask_warm_p95_ms": round(percentile(asks["total"], 0.95), 2),
+        "ask_warm_p95_ms": round(p95(asks["total"]), 2),
         "cold_search_s_median": round(statistics.median(colds), 2),
         "cold_ask_s_median": round(statistics.median(cold_asks), 2),
     }

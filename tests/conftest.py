@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,13 @@ from advisor.text import tokenize
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
+
+
+def free_port() -> int:
+    """A free port on 127.0.0.1 for a server a test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 class HashEmbedder(Embeddings):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +16,9 @@ from advisor.index import IndexUnavailableError, build_index, open_collection, r
 from advisor.retrieve import Retriever
 from advisor.settings import IndexSettings, Settings
 
-from .conftest import HashEmbedder
+from .conftest import HashEmbedder, free_port
 
 pytestmark = pytest.mark.server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
