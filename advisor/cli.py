@@ -25,7 +25,9 @@ app = typer.Typer(
     add_completion=False,
 )
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# soft_wrap: an error names a path; rich must not break it (or the message) to the
+# terminal's width, which is unknown, 40 columns, or 80 when COLUMNS is unset.
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_USER_ERROR = 2
 

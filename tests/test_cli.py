@@ -233,3 +233,21 @@ def test_chat_remembers_the_conversation(cli_index, capsys, monkeypatch) -> None
     assert code == 0
     assert out.count("Sources") == 2
     assert "higher salary than CPC" in out.replace("\n", " ")
+
+
+@pytest.mark.parametrize("columns", [None, "40"], ids=["COLUMNS-unset", "COLUMNS-40"])
+def test_error_lines_do_not_wrap_in_narrow_terminals(tmp_path: Path, columns: str | None) -> None:
+    """A user-facing error is one line, whatever the terminal width and however long the path."""
+    deep = tmp_path / ("a-rather-long-folder-name-" * 4) / "history file.json"
+    deep.parent.mkdir(parents=True)
+    deep.write_text("{not json")
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    if columns:
+        env["COLUMNS"] = columns
+    done = subprocess.run(
+        [sys.executable, "-m", "advisor", "ask", "Is CCS better?", "--history", str(deep)],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert str(deep) in line and "not valid JSON" in line
