@@ -22,15 +22,14 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from advisor.chunking import Chunk
 from advisor.claims import FigureGuard, GuardedText, Removal, citations_in
-from advisor.figures import roles_in
 from advisor.generators import Generator, make_generator
-from advisor.intent import ACRONYM
+from advisor.knowledge.lexicon import Lexicon
+from advisor.knowledge.scope import covered_phrase, uncovered_occupation
 from advisor.prompts import REFUSAL_PHRASE
 from advisor.retrieve import Hit, Retriever
 from advisor.settings import Settings
 from advisor.text import QuestionError, clean_question, tokenize
 
-CORPUS_ROLES = frozenset({"coder", "biller", "pals", "records", "practitioner"})
 _FOLLOW_UP = re.compile(
     r"\b(those|these|that|this|it|they|them|their|which one|either|both|the other|more|less)\b",
     re.I,
@@ -123,12 +122,12 @@ class Advisor:
         return self.retriever.manifest.titles
 
     def refusal_text(self, reason: str = "") -> str:
-        topics = "; ".join(f"“{t}”" for t in self.covers)
+        """The one refusal phrase, why, and what the indexed articles do cover."""
         because = f" {reason}" if reason else ""
         return (
-            f"{REFUSAL_PHRASE}{because} I can help with medical billing, medical coding and "
-            f"PALS: duties, pay, training, certifications, job outlook and which suits you. "
-            f"The articles I have: {topics}."
+            f"{REFUSAL_PHRASE}{because} I can help with "
+            f"{covered_phrase(self.retriever.lexicon)}: duties, pay, training, certifications, "
+            f"job outlook and which suits you."
         )
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
@@ -141,7 +140,8 @@ class Advisor:
         return self._standalone(question, history)[:limit]
 
     def _standalone(self, question: str, history: Sequence[Turn]) -> str:
-        recent = list(history)[-self.settings.answer.history_turns :]
+        turns = self.settings.answer.history_turns
+        recent = list(history)[-turns:] if turns else []
         if not recent:
             return question
         transcript = "\n".join(f"{t.role}: {t.content}" for t in recent)
@@ -154,13 +154,13 @@ class Advisor:
             # The history holds only questions: rebuild what was answered, to know "those".
             last_user = next(t.content for t in reversed(recent) if t.role == "user")
             recent = [*recent, Turn(role="assistant", content=self.ask(last_user).answer)]
-        return rule_based_condense(question, recent)
+        return rule_based_condense(question, recent, self.retriever.lexicon)
 
     def out_of_scope(self, question: str, hits: list[Hit]) -> str | None:
         """Why the articles cannot answer this, or None when they may."""
-        asked_roles = roles_in(question)
-        if asked_roles and not asked_roles & CORPUS_ROLES:
-            return "The articles don't cover that occupation."
+        uncovered = uncovered_occupation(self.retriever.lexicon, question)
+        if uncovered:
+            return uncovered
         if self.retriever.relevance(question, hits) < self.settings.answer.min_relevance:
             return "The articles don't cover that topic."
         return None
@@ -193,10 +193,12 @@ class Advisor:
             yield reply
             return
         passages = [h.chunk for h in hits]
-        gated = GuardedText(FigureGuard(dict(enumerate(passages, start=1))) if self.guard else None)
+        lexicon = self.retriever.lexicon
+        guard = FigureGuard(dict(enumerate(passages, start=1)), lexicon, standalone)
+        gated = GuardedText(guard if self.guard else None)
         numbers = Renumberer(passages)
         declined, guard_ms, clock = False, 0.0, time.perf_counter()
-        for piece in chain(self.generator.generate(standalone, passages), [None]):
+        for piece in chain(self.generator.generate(standalone, passages, lexicon), [None]):
             started = time.perf_counter()
             lines = gated.close() if piece is None else gated.feed(piece)
             guard_ms += _since(started)
@@ -262,7 +264,7 @@ def is_follow_up(question: str) -> bool:
     return bool(_FOLLOW_UP.search(question)) or len(tokenize(question)) <= 3
 
 
-def rule_based_condense(question: str, history: Sequence[Turn]) -> str:
+def rule_based_condense(question: str, history: Sequence[Turn], lexicon: Lexicon) -> str:
     """Offline follow-up resolution: add the last user question and named certifications.
 
     "Which of those tends to pay more?" after "What certifications are there for
@@ -271,8 +273,9 @@ def rule_based_condense(question: str, history: Sequence[Turn]) -> str:
     """
     last_user = next((t.content for t in reversed(history) if t.role == "user"), "")
     last_answer = next((t.content for t in reversed(history) if t.role == "assistant"), "")
-    named = ACRONYM.findall(last_answer + " " + last_user)
-    extra = " ".join(dict.fromkeys(named))
+    acronyms = {n for s in lexicon.credentials() for n in s.names if n.isupper()}
+    named = [m for m in re.findall(r"\b[A-Z][A-Za-z]+\b", last_answer + " " + last_user)]
+    extra = " ".join(dict.fromkeys(n for n in named if n in acronyms))
     return " ".join(
         part for part in (question, extra, f"({last_user})" if last_user else "") if part
     )

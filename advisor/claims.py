@@ -1,9 +1,11 @@
-"""The figure guard: no figure reaches a user unless a cited passage states it, for that role.
+"""The figure guard: no figure reaches a user unless a cited passage states it, for that subject.
 
 Runs on every reply of every generator. For each sentence of the answer it
 finds the figures (advisor.figures), the passages that sentence cites (its own
-[n] markers, else those of its line), and requires a sentence in one of those
-passages that states the same value, stated for compatible roles. A sentence
+[n] markers, else those of its line), and requires a figure in one of those
+passages with the same value, stated for the same occupation (the one the
+sentence names, else the one the question asks about), and for the statistic,
+year and reporter the sentence gives, if it gives them (advisor.knowledge.facts). A sentence
 that fails is removed, and the removal recorded with the reason; if nothing
 sourced is left, the whole reply becomes a refusal. Citation markers that
 point to no passage are dropped first, so they cannot vouch for anything.
@@ -16,7 +18,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from advisor.chunking import Chunk
-from advisor.figures import Figure, extract_figures, figure_roles, roles_in, stated_roles
+from advisor.figures import Figure, clause_around, extract_figures
+from advisor.knowledge.facts import (
+    FigureFact,
+    PassageReader,
+    stated_subjects,
+    statistic_of,
+    year_of,
+    years_in,
+)
+from advisor.knowledge.lexicon import Lexicon
 from advisor.text import split_sentences
 
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -43,60 +54,107 @@ class GuardResult:
     empty: bool = False  # nothing sourced survived: the caller turns this into a refusal
 
 
-@dataclass(frozen=True)
-class SourceFigure:
-    figure: Figure
-    roles: frozenset[str]
-    sentence: str
-
-
 def citations_in(text: str) -> list[int]:
     """The citation numbers in `text`, in order of appearance, without repeats."""
     numbers = [int(n) for group in _MARKER.findall(text) for n in group.split(",")]
     return list(dict.fromkeys(numbers))
 
 
-def source_figures(chunk: Chunk) -> list[SourceFigure]:
-    """Figures a passage states, each with the roles it is stated for.
+@dataclass(frozen=True)
+class Stated:
+    """What a reply says about one of its figures: for whom, which statistic, when, by whom."""
 
-    A sentence that names no role ("About 34,300 job openings are expected per
-    year.") takes the roles of the sentence before it, else of its section.
-    """
-    found: list[SourceFigure] = [  # the article's own date may label its passages
-        SourceFigure(f, frozenset(), chunk.published) for f in extract_figures(chunk.published)
-    ]
-    context = roles_in(chunk.section)
-    for start, end in split_sentences(chunk.text):
-        sentence = chunk.text[start:end]
-        own = roles_in(sentence)
-        for figure in extract_figures(sentence):
-            found.append(SourceFigure(figure, figure_roles(sentence, figure) or context, sentence))
-        context = own or context
-    return found
+    subjects: tuple[frozenset[str], ...] = ()
+    stats: frozenset[str] = frozenset()
+    years: frozenset[int] = frozenset()
+    reporters: tuple[str, ...] = ()
+
+
+# Statistics a reply may name that a source must name too ("range" is only a shape).
+CHECKED_STATS = frozenset({"median", "average", "top", "bottom", "starting", "late-career"})
+
+
+def stated_about(
+    lexicon: Lexicon,
+    sentence: str,
+    figure: Figure,
+    question_subjects: frozenset[str] = frozenset(),
+    label: str = "",
+) -> Stated:
+    """Read a reply's figure the way sources are read; an unnamed subject is the question's."""
+    clause = clause_around(sentence, figure.start, figure.end)
+    at = figure.start - max(0, sentence.find(clause))
+    subjects = stated_subjects(lexicon, sentence, figure)
+    if not subjects and question_subjects:
+        subjects = (question_subjects,)
+    return Stated(
+        subjects,
+        statistic_of(clause, at, window=45) & CHECKED_STATS,
+        year_of(clause, at, at + len(figure.text)) | years_in(label),
+        tuple(lexicon.reporters_in(f"{label} {clause}")),
+    )
+
+
+def mismatch(stated: Stated, fact: FigureFact, lexicon: Lexicon) -> str | None:
+    """Why `fact` does not support what the reply states, or None when it does."""
+    keys = fact.subject_keys
+    for group in stated.subjects:
+        if (
+            keys
+            and not group & keys
+            and not (fact.figure.kind != "money" and lexicon.related(group, keys))
+        ):
+            return f"stated for {_names(group)}, but the source states it for {_names(keys)}"
+        if not keys:
+            return f"stated for {_names(group)}, but the source does not say for whom"
+    if stated.stats and not stated.stats <= fact.stats:
+        said = " or ".join(sorted(fact.stats & CHECKED_STATS)) or "no particular statistic"
+        return f"stated as {' / '.join(sorted(stated.stats))}, but the source gives {said}"
+    if stated.years and not stated.years & fact.years:
+        when = ", ".join(str(y) for y in sorted(fact.years)) or "no year"
+        return (
+            f"stated for {', '.join(map(str, sorted(stated.years)))}, but the source gives {when}"
+        )
+    if stated.reporters and fact.reporter and fact.reporter not in stated.reporters:
+        return f"attributed to {', '.join(stated.reporters)}, but {fact.reporter} reported it"
+    return None
+
+
+def _names(keys: frozenset[str]) -> str:
+    return " / ".join(sorted(keys))
 
 
 def check_figure(
-    figure: Figure, roles: frozenset[str], cited: list[SourceFigure]
+    figure: Figure, stated: Stated, cited: list[FigureFact], lexicon: Lexicon
 ) -> tuple[bool, str]:
-    """(ok, reason): supported when a cited passage states the value for compatible roles."""
+    """(ok, reason): supported when one cited fact has the value and fits what is stated."""
     same_value = [s for s in cited if s.figure.matches(figure)]
     if not same_value:
         per = f" per {figure.unit}" if figure.unit and figure.kind == "money" else ""
         return False, f"no cited passage states {figure.text}{per}"
-    if figure.kind == "year" or not roles:  # a date says when, not about whom
+    if figure.kind == "year":  # a date says when, not about whom
         return True, ""
-    if any(not s.roles or roles <= s.roles for s in same_value):
+    reasons = [mismatch(stated, fact, lexicon) for fact in same_value]
+    if any(r is None for r in reasons):
         return True, ""
-    stated_for = ", ".join(sorted({r for s in same_value for r in s.roles}))
-    return False, (f"{figure.text} is stated for {stated_for}, not for {', '.join(sorted(roles))}")
+    return False, f"{figure.text} is {reasons[0]}"
 
 
 class FigureGuard:
-    """Checks an answer against the passages it was given, numbered from 1."""
+    """Checks an answer against the passages it was given, numbered from 1.
 
-    def __init__(self, passages: Mapping[int, Chunk]) -> None:
+    `lexicon` is the library's (from the index); `question` is what the reply
+    answers, whose subjects an answer sentence naming none is checked against.
+    """
+
+    def __init__(
+        self, passages: Mapping[int, Chunk], lexicon: Lexicon | None = None, question: str = ""
+    ) -> None:
         self.passages = dict(passages)
-        self._figures = {n: source_figures(c) for n, c in self.passages.items()}
+        self.lexicon = lexicon or Lexicon()
+        reader = PassageReader(self.lexicon)
+        self._figures = {n: reader.facts(c) for n, c in self.passages.items()}
+        self.question_subjects = self.lexicon.subjects_in(question)
 
     def _drop_bad_markers(self, text: str, removed: list[Removal]) -> str:
         def keep_valid(match: re.Match[str]) -> str:
@@ -109,13 +167,16 @@ class FigureGuard:
 
         return re.sub(r"[ \t]+([.,;:!?])", r"\1", _MARKER.sub(keep_valid, text))
 
-    def _check_sentence(self, sentence: str, line_cites: list[int]) -> Removal | None:
+    def _check_sentence(
+        self, sentence: str, line_cites: list[int], label: str = ""
+    ) -> Removal | None:
         cites = citations_in(sentence) or line_cites
         cited = [s for n in cites for s in self._figures.get(n, [])]
         for figure in extract_figures(sentence):
             if not cites:
                 return Removal(sentence, f"{figure.text} has no citation", figure.text)
-            ok, reason = check_figure(figure, stated_roles(sentence, figure), cited)
+            stated = stated_about(self.lexicon, sentence, figure, self.question_subjects, label)
+            ok, reason = check_figure(figure, stated, cited, self.lexicon)
             if not ok:
                 return Removal(sentence, reason, figure.text)
         return None
@@ -124,7 +185,7 @@ class FigureGuard:
         """A bold source label ("**PayScale, June 2021:**") names who and when, not a role."""
         cited = [s for n in line_cites for s in self._figures.get(n, [])]
         for figure in extract_figures(label):
-            ok, reason = check_figure(figure, frozenset(), cited)
+            ok, reason = check_figure(figure, Stated(), cited, self.lexicon)
             if not ok:
                 return Removal(label.strip(), reason, figure.text)
         return None
@@ -137,12 +198,14 @@ class FigureGuard:
             removed.append(problem)
             return ""
         body = line[len(label) :]
-        return label + self._check_sentences(body, line_cites, removed) if body else line
+        return label + self._check_sentences(body, line_cites, removed, label) if body else line
 
-    def _check_sentences(self, line: str, line_cites: list[int], removed: list[Removal]) -> str:
+    def _check_sentences(
+        self, line: str, line_cites: list[int], removed: list[Removal], label: str = ""
+    ) -> str:
         kept, last = [], 0
         for start, end in split_sentences(line):
-            problem = self._check_sentence(line[start:end], line_cites)
+            problem = self._check_sentence(line[start:end], line_cites, label)
             if problem is None:
                 kept.append(line[last:end])
             else:

@@ -56,6 +56,8 @@ def index(
             f"Index is up to date: {len(report.unchanged)} articles unchanged, "
             f"nothing embedded ({report.seconds:.2f} s)."
         )
+        if report.knowledge_updated:
+            out.print("What the articles are about was re-derived; `advisor corpus` shows it.")
         return
     if report.full_rebuild_reason:
         out.print(f"Full rebuild: {report.full_rebuild_reason}.")

@@ -11,40 +11,67 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import frontmatter
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 SUPPORTED_SUFFIXES = (".md", ".txt", ".html", ".htm")
 
-# Site chrome seen in the seed pages: navigation, calls to action, share bars
-# and "related article" teasers. Matched against a whole (stripped) line,
-# case-insensitively, so article sentences that merely mention these words stay.
+# Web-page chrome in general: share bars, teasers, bylines. Matched against a whole
+# (stripped) body line, case-insensitively, so sentences that merely mention these
+# words stay, and never against a `#` heading. A site's own chrome ("Talk to Skipper")
+# belongs in the library's data file, `library.yaml` (`boilerplate:`), not here.
 BOILERPLATE_LINES: tuple[str, ...] = (
-    r"talk to skipper",
-    r"want personalized recommendations\?",
-    r"let'?s match you to the right program",
-    r"article continues after recommendations",
     r"(more )?recommendations? for you",
     r"recommended for you",
-    r"get courses selected just for you",
-    r"try our powerful search engine",
     r"try it now",
-    r"share this post:?",
+    r"share this (post|article|page):?",
     r"you might also like",
-    r"back to job search",
-    r"job search",
-    r"ready to start your journey\?",
-    r"have a question about college\?",
+    r"related (posts|articles):?",
     r"reviewed by:?",
     r"written by",
     r"feature image:.*",
-    r"in our ask a college advisor series.*",
-    r".+ vs\.? .+: what are the differences\?",
 )
-_BOILERPLATE = re.compile(r"^(?:" + "|".join(BOILERPLATE_LINES) + r")$", re.IGNORECASE)
+LIBRARY_FILE = "library.yaml"
+
+
+class LibraryFile(BaseModel):
+    """`library.yaml` beside the articles: a maintainer's corrections for the whole library."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    boilerplate: list[str] = Field(default_factory=list, description="Site-chrome line regexes.")
+    occupations: list[str | dict[str, Any]] = Field(default_factory=list)
+    aliases: dict[str, list[str]] = Field(default_factory=dict)
+    not_occupations: list[str] = Field(default_factory=list)
+
+
+def read_library_file(corpus_dir: Path) -> LibraryFile:
+    """The library's data file, or an empty one; a broken file is an error naming it."""
+    path = corpus_dir / LIBRARY_FILE
+    if not path.is_file():
+        return LibraryFile()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        library = LibraryFile.model_validate(data)
+        for pattern in library.boilerplate:
+            re.compile(pattern)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValidationError, re.error) as err:
+        raise CorpusError(f"{path} is not a valid library file: {err}") from err
+    return library
+
+
+def chrome_pattern(extra: Sequence[str] = ()) -> re.Pattern[str]:
+    """General web chrome plus a library's own site rules, as one whole-line pattern."""
+    return re.compile(r"^(?:" + "|".join([*BOILERPLATE_LINES, *extra]) + r")$", re.IGNORECASE)
+
+
+_BOILERPLATE = chrome_pattern()
 
 
 class CorpusError(Exception):
@@ -63,11 +90,17 @@ class Article:
     published: str | None = None
     authors: tuple[str, ...] = ()
     reviewed_by: tuple[str, ...] = ()
+    source_url: str | None = None
+    occupations: tuple[Any, ...] = ()  # front matter: names, or {name, aliases}
+    aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()  # front matter: name -> aliases
 
     @property
     def content_hash(self) -> str:
         """Hash of everything indexed, so a metadata-only edit also re-indexes."""
-        meta = f"{self.title}|{self.publisher}|{self.published}|{self.authors}|{self.reviewed_by}"
+        meta = (
+            f"{self.title}|{self.publisher}|{self.published}|{self.authors}|{self.reviewed_by}"
+            f"|{self.source_url}|{self.occupations}|{self.aliases}"
+        )
         return hashlib.sha256(f"{meta}\n{self.text}".encode()).hexdigest()
 
 
@@ -85,13 +118,13 @@ def slugify(name: str) -> str:
     return slug or "article"
 
 
-def clean_text(text: str, title: str | None = None) -> str:
+def clean_text(text: str, title: str | None = None, chrome: re.Pattern[str] = _BOILERPLATE) -> str:
     """Drop site chrome and normalise whitespace, keeping the article's own lines."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
     kept: list[str] = []
     for raw in text.split("\n"):
         line = re.sub(r"[ \t]+", " ", raw).strip()
-        if line and _BOILERPLATE.match(line.lstrip("#").strip()):
+        if line and not line.startswith("#") and chrome.match(line):
             continue
         if title and not any(kept) and line.lstrip("# ").strip() == title:
             continue  # the title lives in front matter, not repeated as line one
@@ -124,7 +157,7 @@ def _read_text(path: Path) -> str:
         raise CorpusError(f"the file is not valid UTF-8 text (byte {err.start})") from err
 
 
-def _from_markdown(path: Path, raw: str) -> Article:
+def _from_markdown(path: Path, raw: str, chrome: re.Pattern[str] = _BOILERPLATE) -> Article:
     try:
         post = frontmatter.loads(raw)
     except yaml.YAMLError as err:
@@ -132,6 +165,12 @@ def _from_markdown(path: Path, raw: str) -> Article:
     meta = post.metadata
     title = str(meta.get("title") or _first_line(post.content))
     published = meta.get("published")
+    occupations = meta.get("occupations") or []
+    aliases = meta.get("aliases") or {}
+    if not isinstance(occupations, list) or not isinstance(aliases, dict):
+        raise CorpusError(
+            "front matter `occupations:` must be a list and `aliases:` a mapping of name to names"
+        )
     return Article(
         doc_id=slugify(path.stem),
         title=title,
@@ -139,24 +178,27 @@ def _from_markdown(path: Path, raw: str) -> Article:
         published=str(published) if published else None,
         authors=_as_tuple(meta.get("authors")),
         reviewed_by=_as_tuple(meta.get("reviewed_by")),
-        text=clean_text(post.content, title),
+        source_url=str(meta["source_url"]) if meta.get("source_url") else None,
+        occupations=tuple(occupations),
+        aliases=tuple((str(k), _as_tuple(v)) for k, v in aliases.items()),
+        text=clean_text(post.content, title, chrome),
         path=path,
     )
 
 
-def _from_plain(path: Path, raw: str) -> Article:
-    text = clean_text(raw)
+def _from_plain(path: Path, raw: str, chrome: re.Pattern[str] = _BOILERPLATE) -> Article:
+    text = clean_text(raw, chrome=chrome)
     title = _first_line(text)
     return Article(
         doc_id=slugify(path.stem),
         title=title,
         publisher="unknown",
-        text=clean_text(text, title),
+        text=clean_text(text, title, chrome),
         path=path,
     )
 
 
-def _from_html(path: Path, raw: str) -> Article:
+def _from_html(path: Path, raw: str, chrome: re.Pattern[str] = _BOILERPLATE) -> Article:
     import trafilatura  # imported here: only needed when an HTML file is present
 
     extracted = trafilatura.bare_extraction(
@@ -171,7 +213,7 @@ def _from_html(path: Path, raw: str) -> Article:
         publisher=extracted.sitename or "unknown",
         published=extracted.date or None,
         authors=_as_tuple(extracted.author),
-        text=clean_text(extracted.text, title),
+        text=clean_text(extracted.text, title, chrome),
         path=path,
     )
 
@@ -183,16 +225,16 @@ def _first_line(text: str) -> str:
     raise CorpusError("the file has no text")
 
 
-def load_article(path: Path) -> Article:
+def load_article(path: Path, chrome: re.Pattern[str] = _BOILERPLATE) -> Article:
     """Load one file, raising CorpusError with a reason a maintainer can act on."""
     raw = _read_text(path)
     suffix = path.suffix.lower()
     if suffix == ".md":
-        article = _from_markdown(path, raw)
+        article = _from_markdown(path, raw, chrome)
     elif suffix in (".html", ".htm"):
-        article = _from_html(path, raw)
+        article = _from_html(path, raw, chrome)
     else:
-        article = _from_plain(path, raw)
+        article = _from_plain(path, raw, chrome)
     if not article.text.strip():
         raise CorpusError("nothing is left after removing site boilerplate")
     return article
@@ -205,14 +247,19 @@ def load_corpus(corpus_dir: Path) -> LoadReport:
         report.problems[str(corpus_dir)] = "the corpus folder does not exist"
         return report
     seen: dict[str, Path] = {}
+    try:
+        chrome = chrome_pattern(read_library_file(corpus_dir).boilerplate)
+    except CorpusError as err:
+        report.problems[LIBRARY_FILE] = str(err)
+        chrome = _BOILERPLATE
     for path in sorted(corpus_dir.iterdir()):
-        if path.name.startswith(".") or not path.is_file():
+        if path.name.startswith(".") or not path.is_file() or path.name == LIBRARY_FILE:
             continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             report.problems[path.name] = f"unsupported file type {path.suffix or '(none)'}"
             continue
         try:
-            article = load_article(path)
+            article = load_article(path, chrome)
         except (CorpusError, OSError) as err:
             report.problems[path.name] = str(err)
             continue

@@ -189,7 +189,7 @@ def case_failures(graded: Sequence[Graded]) -> list[str]:
         f"{g.case_id}: {issue.kind} figure {issue.figure} ({issue.detail})"
         for g in graded
         for issue in g.issues
-        if issue.kind in ("fabricated", "misattributed")
+        if issue.kind in ("fabricated", "misattributed", "off_occupation")
     ]
 
 

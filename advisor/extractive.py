@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from advisor.chunking import Chunk
-from advisor.figures import extract_figures, roles_in
+from advisor.figures import extract_figures
 from advisor.intent import (
     COMPARATIVE,
     COMPARE_QUESTION,
     COST_QUESTION,
     DEFINITION,
     DEFINITION_QUESTION,
-    ENTITY_TOKENS,
     FRAMING_TOKENS,
     LIST_QUESTION,
     MORE_QUESTION,
@@ -34,15 +33,10 @@ from advisor.intent import (
     PLACES,
     TIME_QUESTION,
     WHERE_QUESTION,
-    entities_in,
-    question_entities,
 )
+from advisor.knowledge.lexicon import Lexicon
 from advisor.text import split_sentences, tokenize, word_overlap
 
-AGENCIES = {
-    "PayScale": r"\bPayScale\b",
-    "BLS": r"\bBureau of Labor Statistics\b|\bBLS\b",
-}
 _MONTH = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 )
@@ -67,6 +61,7 @@ class Candidate:
     has_figure: bool = False
     is_list: bool = False
     attribution: str = ""
+    vague: bool = False  # about the article's several subjects, naming none
 
 
 def _published_label(published: str) -> str:
@@ -77,10 +72,12 @@ def _published_label(published: str) -> str:
         return published
 
 
-def _attribution(chunk: Chunk, sentences: list[str], index: int) -> str:
+def _attribution(chunk: Chunk, sentences: list[str], index: int, lex: Lexicon) -> str:
     """Who reported a figure and when: the agency and date the passage names, else the article."""
     window = sentences[: index + 1][::-1]  # this sentence first, then the ones before it
-    who = next((name for s in window for name, pat in AGENCIES.items() if re.search(pat, s)), None)
+    who = next((names[0] for s in window if (names := lex.reporters_in(s))), None)
+    if who == chunk.publisher:
+        who = None  # the article's own figure: labelled with the article below
     when = None
     for s in window:
         if _SAME_TIME.search(s) and s is not window[0]:
@@ -136,14 +133,41 @@ def _units(text: str) -> list[tuple[int, str, bool]]:
     return [(position, unit, position in listed) for position, unit in units]
 
 
-def _candidates(hits: Sequence[Chunk]) -> list[Candidate]:
+def named(lex: Lexicon, text: str, question: bool = False) -> list[str]:
+    """Subject keys `text` names, in order; a family ("nurses") names each member."""
+    return list(dict.fromkeys(k for m in lex.mentions(text, question) for k in sorted(m.keys)))
+
+
+def question_subjects(lex: Lexicon, question: str) -> list[str]:
+    """What the question asks about: "CCS vs CPC" is about credentials, not coding."""
+    found = named(lex, question, question=True)
+    credentials = [k for k in found if lex.subjects[k].kind == "credential"]
+    return credentials or found
+
+
+def _context(lex: Lexicon, chunk: Chunk) -> tuple[list[str], bool]:
+    """What a passage is about when its sentence does not say: section, else article.
+
+    The flag says the context is ambiguous: an article about two jobs whose
+    sentence names neither ("For all of these jobs…") is about neither alone.
+    """
+    section = named(lex, chunk.section)
+    if section:
+        return section, False
+    article = sorted(lex.article_subjects(chunk.doc_id)) or named(lex, chunk.title)
+    return article, len(article) > 1
+
+
+def _candidates(hits: Sequence[Chunk], lex: Lexicon) -> list[Candidate]:
     found: list[Candidate] = []
     for n, chunk in enumerate(hits, start=1):
         units = _units(chunk.text)
         texts = [text for _, text, _ in units]
-        previous: list[str] = entities_in(chunk.section)
+        previous, vague = _context(lex, chunk)
         for i, (position, clean, is_list) in enumerate(units):
-            mentioned = entities_in(clean)
+            mentioned = named(lex, clean)
+            if mentioned:
+                vague = False
             if not mentioned or _ANAPHORA.match(clean):  # "They…", "Tuition begins at…"
                 mentioned = list(dict.fromkeys(previous + mentioned))
             previous = mentioned or previous
@@ -154,15 +178,16 @@ def _candidates(hits: Sequence[Chunk]) -> list[Candidate]:
                 n, chunk, clean, position, frozenset(tokenize(clean)), tuple(mentioned)
             )
             candidate.is_list = is_list
+            candidate.vague = vague
             candidate.money = frozenset(f.value for f in figures if f.kind == "money")
             candidate.has_figure = any(f.kind in ("money", "percent", "count") for f in figures)
             if candidate.has_figure:
-                candidate.attribution = _attribution(chunk, texts, i)
+                candidate.attribution = _attribution(chunk, texts, i, lex)
             found.append(candidate)
     return found
 
 
-def _score(question: str, candidates: list[Candidate]) -> None:
+def _score(question: str, candidates: list[Candidate], lex: Lexicon) -> None:
     """Rarity-weighted overlap with the question, plus what the question asks about."""
     q_tokens = set(tokenize(question))
     df: dict[str, int] = {}
@@ -170,7 +195,8 @@ def _score(question: str, candidates: list[Candidate]) -> None:
         for t in c.tokens:
             df[t] = df.get(t, 0) + 1
     total = len(candidates) or 1
-    wanted = question_entities(question)
+    wanted = question_subjects(lex, question)
+    subject_tokens = set(tokenize(" ".join(lex.words())))
     pay, duration = bool(PAY_QUESTION.search(question)), bool(TIME_QUESTION.search(question))
     listing = bool(LIST_QUESTION.search(question))
     comparing = len(wanted) >= 2 and bool(COMPARE_QUESTION.search(question))
@@ -180,14 +206,14 @@ def _score(question: str, candidates: list[Candidate]) -> None:
     # rare words count more; words naming the subject already earn the entity bonus
     weights = {
         t: math.log(1 + total / df.get(t, 1))
-        * (0.3 if t in ENTITY_TOKENS or t in FRAMING_TOKENS else 1.0)
+        * (0.3 if t in subject_tokens or t in FRAMING_TOKENS else 1.0)
         for t in q_tokens
     }
     for c in candidates:
         overlap = sum(weights[t] for t in q_tokens & c.tokens)
         c.score = overlap / math.sqrt(len(c.tokens) + 4) + 0.6 / c.n
         c.score *= min(1.0, len(c.tokens) / 7)  # a bare list item says less than a sentence
-        c.score += _intent_bonus(c, weights, wanted, pay, duration, cost, more, where)
+        c.score += _intent_bonus(c, lex, weights, wanted, pay, duration, cost, more, where)
         if listing and c.is_list and c.tokens & q_tokens:
             c.score += 1.0
         elif comparing and c.is_list:  # a list names both sides without comparing them
@@ -199,7 +225,7 @@ def _score(question: str, candidates: list[Candidate]) -> None:
 
 
 def _intent_bonus(
-    c: Candidate, weights: dict[str, float], wanted: list[str], *intents: bool
+    c: Candidate, lex: Lexicon, weights: dict[str, float], wanted: list[str], *intents: bool
 ) -> float:
     """What the question asks about: its FAQ heading, its subject, pay, time, cost, place."""
     pay, duration, cost, more, where = intents
@@ -208,9 +234,9 @@ def _intent_bonus(
     bonus = 1.2 * share
     if share >= 0.5 and c.chunk.section.endswith("?") and c.position == 0:
         bonus += 0.5  # the first sentence under a matching FAQ question is its answer
-    named = [e for e in wanted if e in c.entities]
-    if named:  # a certification named is a strong signal; "coding" in a coding FAQ is not
-        bonus += 0.8 if any(e.isupper() for e in named) else 0.3
+    naming = [e for e in wanted if e in c.entities]
+    if naming:  # a certification named is a strong signal; "coding" in a coding FAQ is not
+        bonus += 0.8 if any(lex.subjects[e].kind == "credential" for e in naming) else 0.3
     if pay and (c.has_figure or c.tokens & PAY_WORDS):
         bonus += 1.0 + (0.5 if c.has_figure else 0.0)
     if duration and any(f.kind == "duration" for f in extract_figures(c.text)):
@@ -260,22 +286,19 @@ def _in_reading_order(items: list[Candidate]) -> list[Candidate]:
     return sorted(items, key=lambda c: (c.n, c.position))
 
 
-def _pay_answer(question: str, candidates: list[Candidate], max_figures: int) -> list[str]:
+def _pay_answer(
+    question: str, candidates: list[Candidate], max_figures: int, lex: Lexicon
+) -> list[str]:
     """A sourced comparison, then every sourced amount with who reported it and when.
 
-    When the question names a certification or PALS, only amounts stated for it
-    are listed: a coder's average is not a CCS salary.
+    When the question names a certification, only amounts stated for it are
+    listed: a coder's average is not a CCS salary.
     """
-    wanted = question_entities(question)
-    specific = [e for e in wanted if e.isupper()]
+    wanted = question_subjects(lex, question)
+    specific = [e for e in wanted if lex.subjects[e].kind == "credential"]
     with_money = [c for c in candidates if c.money]
     if specific:  # named in the sentence itself: a neighbour's "PALS" does not make it PALS pay
-        with_money = [c for c in with_money if any(e in entities_in(c.text) for e in specific)]
-    elif wanted:  # "what do billers earn?": billers' figures, and the BLS group that holds them
-        with_money = [
-            c for c in with_money
-            if any(e in c.entities for e in wanted) or "records" in roles_in(c.text)
-        ]  # fmt: skip
+        with_money = [c for c in with_money if any(e in named(lex, c.text) for e in specific)]
     figures = _select(with_money, max_figures, floor=1.0)
     about_pay = [c for c in candidates if not c.has_figure and c.tokens & PAY_WORDS]
     comparative = MORE_QUESTION.search(question) or COMPARE_QUESTION.search(question)
@@ -337,18 +360,34 @@ def _comparison_answer(wanted: list[str], chosen: list[Candidate]) -> list[str]:
     return lines
 
 
-def compose(question: str, passages: Sequence[Chunk], max_points: int, max_figures: int) -> str:
+def on_subject(candidates: list[Candidate], wanted: list[str]) -> list[Candidate]:
+    """Sentences about what the question asks: another occupation appears only in a
+    comparison that names both, and a sentence naming nobody in an article about
+    several jobs is not taken as being about the one asked."""
+    if not wanted:
+        return candidates
+    return [c for c in candidates if any(e in c.entities for e in wanted) and not c.vague]
+
+
+def compose(
+    question: str,
+    passages: Sequence[Chunk],
+    max_points: int,
+    max_figures: int,
+    lexicon: Lexicon | None = None,
+) -> str:
     """The answer, or "" when no sentence in the passages speaks to the question."""
-    candidates = _candidates(passages)
-    _score(question, candidates)
+    lex = lexicon or Lexicon()
+    wanted = question_subjects(lex, question)
+    candidates = on_subject(_candidates(passages, lex), wanted)
+    _score(question, candidates, lex)
     if PAY_QUESTION.search(question):
-        lines = _pay_answer(question, candidates, max_figures)
+        lines = _pay_answer(question, candidates, max_figures, lex)
         if lines:
             return "\n".join(lines).strip()
     chosen = _select(candidates, max_points, floor=1.0)
     if not chosen:
         return ""
-    wanted = question_entities(question)
     if len(wanted) >= 2 and COMPARE_QUESTION.search(question):
         for name in wanted:  # "X vs Y" gets X, Y and the comparison
             if not any(name in c.entities and len(c.entities) == 1 for c in chosen):

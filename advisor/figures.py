@@ -1,4 +1,4 @@
-"""Find the figures in a text and the roles they are stated for.
+"""Find the figures in a text, and the clause each one belongs to.
 
 Shared by the guard (which removes unsupported figures from replies) and the
 eval's independent checker (which measures them), so both read "$43,260",
@@ -67,7 +67,15 @@ class Figure:
             return False
         if self.kind == other.kind == "duration":
             return self.unit == other.unit
-        return self.unit is None or other.unit is None or self.unit == other.unit
+        mine, theirs = self.pay_unit, other.pay_unit
+        return mine is None or theirs is None or mine == theirs
+
+    @property
+    def pay_unit(self) -> str | None:
+        """hour or year; an amount in the thousands that names neither is a yearly one."""
+        if self.unit is None and self.kind == "money" and self.value >= 1000:
+            return "year"
+        return self.unit
 
 
 def _number(text: str, mult: str | None = None) -> float:
@@ -125,33 +133,12 @@ def extract_figures(text: str) -> list[Figure]:
     return sorted(found, key=lambda f: f.start)
 
 
-# Roles the corpus talks about, and occupations it does not (a figure for a
-# coder must not be restated for a nurse). Matched case-insensitively.
-ROLE_PATTERNS: dict[str, str] = {
-    "coder": r"\bcod(?:er|ers|ing)\b|\b(?:CCS|CPC|CCA|COC|CIC|CMC)s?\b",
-    "biller": r"\bbill(?:er|ers|ing)\b|\bCPBs?\b",
-    "pals": r"\bPALS\b|pediatric advanced life support",
-    "records": r"medical records|health information",
-    "practitioner": r"healthcare practitioners|technical occupations",
-    "nurse": r"\bnurs(?:e|es|ing)\b",
-    "dental": r"\bdent(?:al|ist|ists)\b|\bhygienists?\b",
-    "physician": r"\bphysicians?\b|\bdoctors?\b|\bsurgeons?\b",
-    "pharmacist": r"\bpharmacists?\b",
-    "assistant": r"\bmedical assistants?\b|\bphysician assistants?\b",
-    "therapist": r"\btherapists?\b",
-}
-_ROLES = {role: re.compile(pattern, re.IGNORECASE) for role, pattern in ROLE_PATTERNS.items()}
 # Where one clause ends and the next begins, for "coders earn X, while billers earn Y".
 _CLAUSE_BREAK = re.compile(
     r";|,?\s+while\s+|,?\s+whereas\s+|,\s+but\s+|\s+than\s+|\bby contrast\b"
     r"|,\s+and\s+(?=\w+\s+\w+\s+(?:earn|make|made))",
     re.IGNORECASE,
 )
-
-
-def roles_in(text: str) -> frozenset[str]:
-    """The roles a piece of text mentions."""
-    return frozenset(role for role, pattern in _ROLES.items() if pattern.search(text))
 
 
 def clause_around(sentence: str, start: int, end: int) -> str:
@@ -163,39 +150,3 @@ def clause_around(sentence: str, start: int, end: int) -> str:
         elif m.start() >= end:
             return sentence[left : m.start()]
     return sentence[left:]
-
-
-def figure_roles(sentence: str, figure: Figure) -> frozenset[str]:
-    """Roles a figure is stated for: its clause's roles, else the sentence's."""
-    return roles_in(clause_around(sentence, figure.start, figure.end)) or roles_in(sentence)
-
-
-_GROUP_GAP = re.compile(r"^[\s,]*(?:and|or|&|/)?\s*(?:medical\s+)?$", re.IGNORECASE)
-
-
-def _mentions(sentence: str) -> list[tuple[int, int, str]]:
-    found = [
-        (m.start(), m.end(), role) for role, pattern in _ROLES.items()
-        for m in pattern.finditer(sentence)
-    ]  # fmt: skip
-    return sorted(found)
-
-
-def stated_roles(sentence: str, figure: Figure) -> frozenset[str]:
-    """Roles an answer states a figure for: the role named closest before it.
-
-    "Coders make $21 an hour and billers $16" states $16 for billers only; a
-    group such as "billers and coders" counts as one mention. Sources are read
-    more generously (figure_roles), so only a real mismatch is flagged.
-    """
-    mentions = _mentions(sentence)
-    before = [m for m in mentions if m[1] <= figure.start]
-    if not before:
-        after = [m for m in mentions if m[0] >= figure.end]
-        return frozenset({after[0][2]}) if after else frozenset()
-    group = [before[-1]]
-    for mention in reversed(before[:-1]):
-        if not _GROUP_GAP.match(sentence[mention[1] : group[-1][0]]):
-            break
-        group.append(mention)
-    return frozenset(role for _, _, role in group)

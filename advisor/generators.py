@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from advisor.chunking import Chunk
 from advisor.extractive import compose
+from advisor.knowledge.lexicon import Lexicon
 from advisor.prompts import REFUSAL_PHRASE, render
 from advisor.settings import AnswerSettings, GeneratorSettings
 
@@ -28,7 +29,9 @@ class GeneratorUnavailableError(RuntimeError):
 class Generator(Protocol):
     name: str
 
-    def generate(self, question: str, passages: Sequence[Chunk]) -> Iterator[str]:
+    def generate(
+        self, question: str, passages: Sequence[Chunk], lexicon: Lexicon | None = None
+    ) -> Iterator[str]:
         """Yield the answer in pieces, with [n] markers numbering `passages` from 1."""
         ...
 
@@ -43,8 +46,12 @@ class ExtractiveGenerator:
     def __init__(self, settings: AnswerSettings) -> None:
         self.settings = settings
 
-    def generate(self, question: str, passages: Sequence[Chunk]) -> Iterator[str]:
-        yield compose(question, passages, self.settings.max_points, self.settings.max_figures)
+    def generate(
+        self, question: str, passages: Sequence[Chunk], lexicon: Lexicon | None = None
+    ) -> Iterator[str]:
+        yield compose(
+            question, passages, self.settings.max_points, self.settings.max_figures, lexicon
+        )
 
     def condense(self, question: str, history: str) -> str | None:
         return None
@@ -84,7 +91,9 @@ class ChatModelGenerator:
             ),
         ]
 
-    def generate(self, question: str, passages: Sequence[Chunk]) -> Iterator[str]:
+    def generate(
+        self, question: str, passages: Sequence[Chunk], lexicon: Lexicon | None = None
+    ) -> Iterator[str]:
         try:
             for chunk in self.model.stream(self._messages(question, passages)):
                 if isinstance(chunk.content, str):

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from advisor.chunking import Chunk, chunk_article
 from advisor.corpus import Article, load_corpus, slugify
+from advisor.knowledge.lexicon import LexiconData
 from advisor.settings import IndexSettings, Settings
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ class Manifest(BaseModel):
     chunking: dict[str, Any]
     built_at: str
     documents: dict[str, DocumentEntry]
+    library: LexiconData | None = None  # what the articles are about (advisor.knowledge)
 
     @property
     def titles(self) -> list[str]:
@@ -75,6 +77,7 @@ class BuildReport:
     embedded_chunks: int = 0
     reused_chunks: int = 0
     full_rebuild_reason: str | None = None
+    knowledge_updated: bool = False
     seconds: float = 0.0
 
     @property
@@ -221,6 +224,13 @@ def _plan(
     return report, to_embed, carried
 
 
+def _library(articles: list[Article], settings: Settings) -> LexiconData:
+    """The library's lexicon, stored with the passages so both change together."""
+    from advisor.knowledge.library import library_lexicon
+
+    return library_lexicon(articles, settings.corpus_dir).to_data()
+
+
 def build_index(
     settings: Settings,
     embedder: SentenceEmbedder | None = None,
@@ -240,7 +250,11 @@ def build_index(
     reason = "requested with --full" if full else _full_rebuild_reason(old, settings)
     report, to_embed, carried = _plan(loaded.articles, loaded.problems, old, full or bool(reason))
     report.full_rebuild_reason = reason
+    library = _library(loaded.articles, settings)
     if not report.changed:
+        if old is not None and old.library != library:  # new knowledge, same passages
+            _write_manifest(settings.index, old.model_copy(update={"library": library}))
+            report.knowledge_updated = True
         report.seconds = time.perf_counter() - started
         return report
 
@@ -280,6 +294,7 @@ def build_index(
             chunking=chunk_settings_key(settings),
             built_at=datetime.now(UTC).isoformat(timespec="seconds"),
             documents=documents,
+            library=library,
         ),
     )
     _drop_stale_collections(client, settings.index, keep=name)

@@ -1,9 +1,8 @@
 """What a question asks about: pay, time, cost, place, a definition, a comparison.
 
-Shared by the extractive generator (to pick sentences) and the follow-up
-condenser (to carry named certifications into the next query). Plain
-patterns over the question text: cheap, deterministic and easy to extend
-when an article on a new career adds its own vocabulary.
+General English patterns over the question text: cheap and deterministic.
+Who or what it asks about (occupations, credentials) is the library's
+knowledge, in advisor.knowledge, never here.
 """
 
 from __future__ import annotations
@@ -23,9 +22,10 @@ COST_QUESTION = re.compile(r"\b(cost|costs|price|tuition|fees?|expensive|afford)
 MORE_QUESTION = re.compile(r"\b(more|higher|less|lower|better|most)\b", re.I)
 COMPARATIVE = re.compile(r"\bmore than\b|\bhigher\b|\bless than\b|\blower\b", re.I)
 WHERE_QUESTION = re.compile(r"\bwhere\b", re.I)
+# Where people work, in general English: "work in/at/from", settings, remote.
 PLACES = re.compile(
-    r"\b(hospitals?|clinics?|offices?|settings?|facilities|companies|home|remote(?:ly)?|"
-    r"emergency departments|ambulances)\b",
+    r"\bwork(?:s|ed|ing)? (?:in|at|for|from|on)\b|\bemploy(?:ed|s)\b|\bsettings?\b"
+    r"|\bremote(?:ly)?\b|\bfrom home\b|\bfacilit(?:y|ies)\b",
     re.I,
 )
 LIST_QUESTION = re.compile(
@@ -33,27 +33,7 @@ LIST_QUESTION = re.compile(
     re.I,
 )
 COMPARE_QUESTION = re.compile(r"\b(vs\.?|versus|better|or|compared?|difference|differ)\b", re.I)
-ACRONYMS = ("CCS", "CPC", "CCA", "CPB", "COC", "CIC", "CMC", "PALS")
-ACRONYM = re.compile(r"\b(?:" + "|".join(ACRONYMS) + r")\b")
-ENTITIES = {
-    **{name: rf"\b{name}s?\b" for name in ACRONYMS},
-    "Medical coding": r"\bcod(?:er|ers|ing)\b",
-    "Medical billing": r"\bbill(?:er|ers|ing)\b",
-}
-ENTITY_TOKENS = frozenset(
-    tokenize("coder coders coding biller billers billing " + " ".join(ACRONYMS))
-)
 # Words that frame a question rather than say what it is about ("which job is better…").
 FRAMING_TOKENS = frozenset(tokenize("better best good job jobs career careers option options"))
 DEFINITION_QUESTION = re.compile(r"^\s*what (?:is|are)\b", re.I)
 DEFINITION = re.compile(r"^[^.]{0,80}\b(?:is|are) (?:a|an|the)\b", re.I)
-
-
-def entities_in(text: str) -> list[str]:
-    return [name for name, pattern in ENTITIES.items() if re.search(pattern, text, re.I)]
-
-
-def question_entities(question: str) -> list[str]:
-    found = entities_in(question)
-    acronyms = [e for e in found if e.isupper()]
-    return acronyms or found  # "CCS vs CPC" is about certifications, not "coding"

@@ -15,9 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from advisor.chunking import Chunk
-from advisor.claims import citations_in, source_figures
+from advisor.claims import Stated, citations_in, mismatch, stated_about
 from advisor.evalset import EvalCase
-from advisor.figures import Figure, extract_figures, stated_roles
+from advisor.figures import Figure, extract_figures
+from advisor.knowledge.facts import FigureFact, PassageReader
+from advisor.knowledge.lexicon import Lexicon
 from advisor.prompts import REFUSAL_PHRASE
 from advisor.text import split_sentences
 
@@ -54,36 +56,52 @@ class Graded:
 
 
 class FigureChecker:
-    """Is each figure of an answer stated somewhere, for that role, and in what it cites?"""
+    """Is each figure of an answer stated somewhere, for that subject, and in what it cites?
 
-    def __init__(self, corpus_chunks: Sequence[Chunk]) -> None:
-        self.corpus = [s for chunk in corpus_chunks for s in source_figures(chunk)]
+    Reads sources the guard's way (advisor.knowledge.facts) but independently of
+    the guard's run: against the whole corpus, so it also judges answers made
+    with the guard off or by another system (`--answers`).
+    """
 
-    def check(self, answer: str, cited: Sequence[Chunk]) -> tuple[int, list[FigureIssue]]:
-        cited_figures = [s for chunk in cited for s in source_figures(chunk)]
+    def __init__(self, corpus_chunks: Sequence[Chunk], lexicon: Lexicon | None = None) -> None:
+        if lexicon is None:
+            from advisor.knowledge.library import lexicon_from_chunks
+
+            lexicon = lexicon_from_chunks(corpus_chunks)
+        self.lexicon = lexicon
+        self.reader = PassageReader(lexicon)
+        self.corpus = [f for chunk in corpus_chunks for f in self.reader.facts(chunk)]
+
+    def check(
+        self, answer: str, cited: Sequence[Chunk], question: str = ""
+    ) -> tuple[int, list[FigureIssue]]:
+        cited_figures = [f for chunk in cited for f in self.reader.facts(chunk)]
+        asked = self.lexicon.subjects_in(question, question=True)
         count, issues = 0, []
         for start, end in split_sentences(answer):
             sentence = answer[start:end]
             for figure in extract_figures(sentence):
                 count += 1
-                issue = self._check_one(figure, sentence, cited_figures)
+                stated = stated_about(self.lexicon, sentence, figure, asked)
+                issue = self._check_one(figure, stated, cited_figures)
                 if issue:
                     issues.append(issue)
         return count, issues
 
-    def _check_one(self, figure: Figure, sentence: str, cited: list) -> FigureIssue | None:
-        anywhere = [s for s in self.corpus if s.figure.matches(figure)]
+    def _check_one(
+        self, figure: Figure, stated: Stated, cited: list[FigureFact]
+    ) -> FigureIssue | None:
+        anywhere = [f for f in self.corpus if f.figure.matches(figure)]
         if not anywhere:
             return FigureIssue(figure.text, "fabricated", "no article states this value")
-        roles = stated_roles(sentence, figure)
-        if figure.kind != "year" and roles:
-            fitting = [s for s in anywhere if not s.roles or roles <= s.roles]
-            if not fitting:
-                said_for = ", ".join(sorted({r for s in anywhere for r in s.roles}))
-                claimed = ", ".join(sorted(roles))
-                detail = f"the articles state it for {said_for}, the answer for {claimed}"
-                return FigureIssue(figure.text, "misattributed", detail)
-        if not any(s.figure.matches(figure) for s in cited):
+        if figure.kind != "year":
+            problems = [mismatch(stated, f, self.lexicon) for f in anywhere]
+            if all(problems):
+                subjects_only = Stated(stated.subjects)
+                if all(mismatch(subjects_only, f, self.lexicon) for f in anywhere):
+                    return FigureIssue(figure.text, "off_occupation", str(problems[0]))
+                return FigureIssue(figure.text, "misattributed", str(problems[0]))
+        if not any(f.figure.matches(figure) for f in cited):
             return FigureIssue(
                 figure.text, "uncited", "stated in the articles, not in what it cites"
             )
@@ -123,7 +141,7 @@ def grade(
         timings_ms=dict(timings_ms or {}),
     )
     graded.invalid_citations = [n for n in citations_in(answer) if n not in set(numbers)]
-    graded.figures, graded.issues = checker.check(answer, citations)
+    graded.figures, graded.issues = checker.check(answer, citations, case.question)
     graded.facts_total = 0 if case.refuse else len(case.must_contain)
     graded.facts_found = 0 if case.refuse else fact_hits(answer, case.must_contain)
     graded.forbidden = [p for p in case.must_not_contain if re.search(p, answer, re.I)]

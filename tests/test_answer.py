@@ -8,14 +8,17 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from advisor.answer import Advisor, Reply, Turn, parse_history, rule_based_condense
 from advisor.claims import citations_in
+from advisor.corpus import load_corpus
 from advisor.figures import extract_figures
 from advisor.generators import ChatModelGenerator, GeneratorUnavailableError, make_generator
+from advisor.knowledge.lexicon import Lexicon
+from advisor.knowledge.library import library_lexicon
 from advisor.prompts import REFUSAL_PHRASE
 from advisor.retrieve import Retriever
 from advisor.settings import AnswerSettings, GeneratorSettings, Settings
 from advisor.text import QuestionError
 
-from .conftest import REPO
+from .conftest import CORPUS, REPO
 
 pytestmark = pytest.mark.slow
 
@@ -66,7 +69,7 @@ def test_pay_comparison_shows_several_sourced_figures_side_by_side(advisor: Advi
     assert {43260, 40340} <= money
     assert len(money) >= 5
     assert "PayScale, June 2021" in reply.answer
-    assert "BLS, May 2020" in reply.answer
+    assert "BLS, 2020" in reply.answer  # the records-specialist median is another occupation
     assert len(reply.citations) >= 3
     assert reply.removed == []
     assert_every_figure_is_in_a_cited_passage(reply)
@@ -95,7 +98,7 @@ def test_out_of_corpus_questions_are_refused(advisor: Advisor, question: str) ->
     reply = advisor.ask(question)
     assert reply.refused
     assert reply.answer.startswith(REFUSAL_PHRASE)
-    assert "medical billing, medical coding and PALS" in reply.answer
+    assert "I can help with medical billers, medical coders and PALS" in reply.answer
     assert reply.citations == []
     assert extract_figures(reply.answer) == []
     assert reply.timings_ms["total"] >= reply.timings_ms["retrieve"] > 0
@@ -141,7 +144,7 @@ def test_stream_yields_pieces_then_the_reply(advisor: Advisor) -> None:
     items = list(advisor.stream("Is medical billing stressful?"))
     *pieces, final = items
     assert isinstance(final, Reply)
-    assert len(pieces) > 3 and all(isinstance(p, str) for p in pieces)
+    assert len(pieces) >= 2 and all(isinstance(p, str) for p in pieces)
     assert "".join(pieces) == final.answer
 
 
@@ -159,7 +162,7 @@ def test_llm_fabrication_is_removed_by_the_guard(
     assert "$43,260" in reply.answer and "[9]" not in reply.answer
     reasons = " | ".join(r.reason for r in reply.removed)
     assert "no cited passage states $95,000" in reasons
-    assert "stated for coder, not for biller" in reasons
+    assert "stated for medical biller, but the source states it for medical coder" in reasons
     assert "citation [9] points to no passage" in reasons
     assert_every_figure_is_in_a_cited_passage(reply)
 
@@ -258,10 +261,14 @@ def test_follow_up_to_a_long_question_stays_within_the_limit(advisor: Advisor) -
     assert reply.standalone_question.startswith("Which of those pays more?")
 
 
+def corpus_lexicon() -> Lexicon:
+    return library_lexicon(load_corpus(CORPUS).articles, CORPUS)
+
+
 def test_rule_based_condense_adds_named_certifications() -> None:
     history = [
         Turn(role="user", content="What certifications are there?"),
         Turn(role="assistant", content="There are CPC and CCS [1]."),
     ]
-    condensed = rule_based_condense("Which of those pays more?", history)
+    condensed = rule_based_condense("Which of those pays more?", history, corpus_lexicon())
     assert "CPC" in condensed and "CCS" in condensed

@@ -81,7 +81,7 @@ def test_answers_file_with_bad_figures_fails_naming_cases_and_figures(
     out, err = capsys.readouterr()
     assert code == 1
     assert "pay-payscale-coder: fabricated figure $95,000" in err
-    assert "pay-payscale-biller: misattributed figure $43,260" in err
+    assert "pay-payscale-biller: off_occupation figure $43,260" in err
     assert "FAILED" in out
     report = next((tmp_path / "reports").glob("*/report.json"))
     data = json.loads(report.read_text())
@@ -129,7 +129,7 @@ def test_guard_off_ablation_catches_what_the_guard_stops(
     off, would_remove = run_with_advisor(advisor(False), cases, checker)
     run_off = evaluate(cases, off, "fabricator-noguard:pay", THRESHOLDS, 5)
     assert run_off.metrics["fabricated_figures"] >= 2
-    assert run_off.metrics["misattributed_figures"] >= 1
+    assert any("off_occupation figure $43,260" in f for f in run_off.failures)
     assert would_remove >= 4
     assert run_off.failures and "fabricated figure $95,000" in run_off.failures[0]
 

@@ -33,8 +33,10 @@ def case(**fields) -> EvalCase:
     [
         ("Coders earn about $43,260 [1].", [PAYSCALE], []),
         ("Coders earn $95,000 [1].", [PAYSCALE], ["fabricated"]),
-        ("Billers earn $43,260 [1].", [PAYSCALE], ["misattributed"]),
-        ("PALS providers earn $68,190 [1].", [PALS], ["misattributed"]),
+        ("Billers earn $43,260 [1].", [PAYSCALE], ["off_occupation"]),
+        ("PALS providers earn $68,190 [1].", [PALS], ["off_occupation"]),
+        ("Coders earn a median of $43,260 [1].", [PAYSCALE], ["misattributed"]),
+        ("Coders earned $43,260 in 2019 [1].", [PAYSCALE], ["misattributed", "fabricated"]),
         ("Coders earn about $43,260 [1].", [PALS], ["uncited"]),
         ("Coders earn 43k [1].", [PAYSCALE], ["fabricated"]),
         ("Coders earn 43,260 dollars; billers $40,340 [1].", [PAYSCALE], []),

@@ -1,0 +1,98 @@
+"""What the library covers, said from the index: the refusal's list and the
+occupations a question names that no article is about."""
+
+from __future__ import annotations
+
+import re
+
+from advisor.knowledge.derive import job_nouns
+from advisor.knowledge.lexicon import Lexicon, is_acronym
+from advisor.text import STOPWORDS
+
+
+def plural(name: str) -> str:
+    """General English plural of a job name: nurse -> nurses, journeyman -> journeymen."""
+    if is_acronym(name):
+        return name + "s"
+    head = name.split()[-1]
+    if head.endswith("man"):
+        return name[:-3] + "men"
+    if re.search(r"[^aeiou]y$", head):
+        return name[:-1] + "ies"
+    if re.search(r"(?:s|sh|ch|x)$", head):
+        return name + "es"
+    return name + "s"
+
+
+def join_names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def main_subjects(lexicon: Lexicon, limit: int = 16) -> list[str]:
+    """The occupations the articles' titles name, most common first (the library's headline)."""
+    counts: dict[str, int] = {}
+    for keys in lexicon.doc_subjects.values():
+        for key in keys:
+            counts[key] = counts.get(key, 0) + 1
+    kinds = {k: lexicon.subjects[k].kind for k in counts if k in lexicon.subjects}
+    ranked = sorted(kinds, key=lambda k: (kinds[k] != "occupation", -counts[k], k))
+    if any(kinds[k] == "occupation" for k in ranked):
+        ranked = [k for k in ranked if kinds[k] == "occupation"] + [
+            k for k in ranked if kinds[k] != "occupation"
+        ][:1]
+    if not ranked:
+        ranked = [s.key for s in lexicon.occupations()]
+    return ranked[:limit]
+
+
+def covered_phrase(lexicon: Lexicon, limit: int = 16) -> str:
+    """ "medical billers, medical coders and PALS": what to tell a student we cover."""
+    names = []
+    for key in main_subjects(lexicon, limit):
+        subject = lexicon.subjects.get(key)
+        if subject is None:
+            continue
+        names.append(plural(key) if subject.kind == "occupation" else key)
+    return join_names(names) if names else "the careers in these articles"
+
+
+def uncovered_occupation(lexicon: Lexicon, question: str) -> str | None:
+    """A reason to decline when the question asks about a job no article covers.
+
+    A job named in the question that the lexicon does not know is not covered;
+    when it shares a word with one that is (data analyst ~ data scientist), the
+    reason names the neighbour, so its figures are never passed off as the
+    asked job's. A question that also names a covered job is answered.
+    """
+    listed = lexicon.mentions(question, question=True)
+    if any(lexicon.subjects[k].kind == "occupation" for m in listed for k in m.keys):
+        return None
+    taken = [(m.start, m.end) for m in listed]
+    for start, end, phrase in job_nouns(question):
+        if any(a < end and start < b for a, b in taken):
+            continue
+        if any(not question[b:start].strip(" -") for _, b in taken if b <= start):
+            continue  # "PALS providers" when PALS is listed: a covered subject's job
+        if lexicon.covers_activity(phrase):
+            continue  # "nursing career" when nurses are covered
+        neighbours = _neighbours(lexicon, phrase)
+        if neighbours:
+            return (
+                f"The articles cover {join_names([plural(n) for n in neighbours])}, "
+                f"not {_plural_job(phrase)}."
+            )
+        return f"The articles don't cover {_plural_job(phrase)}."
+    return None
+
+
+def _plural_job(phrase: str) -> str:
+    return phrase if phrase.endswith("ing") else plural(phrase)
+
+
+def _neighbours(lexicon: Lexicon, phrase: str) -> list[str]:
+    words = {w for w in phrase.lower().split() if w not in STOPWORDS}
+    found = [
+        s.key for s in lexicon.occupations()
+        if words & {w.lower() for w in s.key.split()}
+    ]  # fmt: skip
+    return found[:3]
