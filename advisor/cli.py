@@ -51,6 +51,13 @@ def index(
         err.print(f"[yellow]skipped[/] {escape(name)}: {escape(problem)}")
     for doc_id in report.kept_despite_errors:
         err.print(f"[yellow]kept[/] the previous version of {doc_id} (its file is unreadable)")
+    for held in report.quarantined:
+        err.print(
+            f"[yellow]quarantined[/] {escape(held.file)}: {escape(held.why)}, not indexed: "
+            f"“{escape(held.sentence)}”"
+        )
+    if report.cleaned:
+        err.print(f"removed {len(report.cleaned)} collections left by interrupted builds")
     if not report.changed:
         out.print(
             f"Index is up to date: {len(report.unchanged)} articles unchanged, "
