@@ -118,11 +118,15 @@ def _as_tuple(value: object) -> tuple[str, ...]:
     raise CorpusError(f"expected a name or a list of names, got {value!r}")
 
 
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n:,} bytes"
+
+
 def _read_text(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
     size = path.stat().st_size
     if size > max_bytes:
         raise CorpusError(
-            f"the file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit; "
+            f"the file is {_size(size)}, over the {_size(max_bytes)} limit; "
             "split it into articles or raise ADVISOR_MAX_FILE_BYTES"
         )
     data = path.read_bytes()
