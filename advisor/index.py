@@ -10,10 +10,14 @@ model or chunker setting invalidates every vector, so it forces a full rebuild.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import os
 import shutil
+import stat
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -430,18 +434,64 @@ def _drop_stale_collections(client: ClientAPI, settings: IndexSettings, keep: st
 
 
 def open_collection(settings: IndexSettings) -> tuple[Manifest, Collection]:
-    """The collection the manifest names, or a clear error saying to run `advisor index`."""
+    """The collection the manifest names, or a clear error saying to run `advisor index`.
+
+    Searching needs no write access: an index folder this process may not write
+    (a read-only mount, another user's files) is searched from a private copy.
+    """
     manifest = read_manifest(settings)
     if manifest is None:
         raise IndexUnavailableError(
             f"no index at {settings.path}; build it with `advisor index` (or `make index`)"
         )
-    client = open_client(settings)
     try:
+        client = open_client(settings)
         collection = client.get_collection(manifest.collection, embedding_function=None)
     except Exception as err:  # NotFoundError, or a server that went away
+        cause = err.__cause__ if isinstance(err, IndexUnavailableError) else err
+        if settings.mode == "local" and _is_read_only(settings, cause):
+            return manifest, _read_only_copy(settings, manifest)
+        if isinstance(err, IndexUnavailableError):
+            raise
         raise IndexUnavailableError(
             f"the index collection {manifest.collection} cannot be opened ({err}); "
             "rebuild it with `advisor index --full`"
         ) from err
     return manifest, collection
+
+
+def _is_read_only(settings: IndexSettings, err: BaseException | None) -> bool:
+    folder = store_path(settings)
+    return folder.is_dir() and (
+        not os.access(folder, os.W_OK) or "readonly" in str(err).lower().replace("-", "")
+    )
+
+
+_READ_ONLY_COPIES: dict[tuple[str, str], Path] = {}
+_COPY_LOCK = threading.Lock()
+
+
+def _read_only_copy(settings: IndexSettings, manifest: Manifest) -> Collection:
+    """Open a private snapshot of a store this process cannot write (removed at exit)."""
+    import chromadb
+
+    key = (str(store_path(settings)), manifest.collection)
+    with _COPY_LOCK:
+        copy = _READ_ONLY_COPIES.get(key)
+        if copy is None:
+            copy = Path(tempfile.mkdtemp(prefix="advisor-readonly-")) / "chroma"
+            shutil.copytree(store_path(settings), copy)
+            for path in (copy, *copy.rglob("*")):  # copies keep the read-only bits
+                path.chmod(path.stat().st_mode | stat.S_IWUSR)
+            atexit.register(shutil.rmtree, copy.parent, ignore_errors=True)
+            _READ_ONLY_COPIES[key] = copy
+    try:
+        client = chromadb.PersistentClient(
+            path=str(copy), settings=chromadb.Settings(anonymized_telemetry=False)
+        )
+        return client.get_collection(manifest.collection, embedding_function=None)
+    except Exception as err:
+        raise IndexUnavailableError(
+            f"the read-only index at {settings.path} cannot be opened ({err}); "
+            "rebuild it with `advisor index --full` as a user who may write it"
+        ) from err

@@ -208,3 +208,51 @@ def test_unwritable_feedback_file_is_reported_on_the_page(
 
     with pytest.raises(gr.Error, match="could not be saved"):
         service.feedback(session, Like())
+
+
+def test_read_only_index_can_be_searched(tmp_path: Path) -> None:
+    """As another user (root ignores permission bits) on an index it may not write."""
+    import shutil
+    import stat
+    import subprocess
+    import sys
+    import tempfile
+
+    from .conftest import CORPUS, REPO
+
+    if os.geteuid() == 0 and not shutil.which("setpriv"):
+        pytest.skip("needs setpriv to drop root's permission to write anything")
+    base = Path(tempfile.mkdtemp(prefix="advisor-ro-test-"))
+    try:
+        base.chmod(0o755)
+        settings = Settings(corpus_dir=CORPUS, index=IndexSettings(path=base / "index"))
+        build_index(settings, HashEmbedder())
+        for path in (base / "index", *(base / "index").rglob("*")):
+            path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+        script = (
+            "import sys\n"
+            "from pathlib import Path\n"
+            "from advisor.index import open_collection\n"
+            "from advisor.settings import IndexSettings\n"
+            "manifest, collection = open_collection(IndexSettings(path=Path(sys.argv[1])))\n"
+            "found = collection.query(query_embeddings=[[1.0] + [0.0] * 127], n_results=3)\n"
+            "print(len(found['ids'][0]), collection.count())\n"
+        )
+        prefix = []
+        if os.geteuid() == 0:
+            prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        done = subprocess.run(
+            [*prefix, sys.executable, "-c", script, str(base / "index")],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "HOME": str(base)},
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split()[0] == "3"
+        assert not (base / "index" / "chroma.broken").exists()
+    finally:
+        for path in (base, *base.rglob("*")):
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)
+        shutil.rmtree(base, ignore_errors=True)
