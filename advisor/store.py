@@ -10,6 +10,7 @@ that names the server and the setting to change.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -43,12 +44,27 @@ def open_http_client(settings: IndexSettings, chroma_settings: chromadb.Settings
         ) from err
     except (httpx.HTTPError, OSError, ValueError) as err:
         raise _unavailable(settings, f"cannot be reached ({type(err).__name__}: {err})") from err
-    try:
-        client = chromadb.HttpClient(
-            host=settings.server_host, port=settings.server_port, settings=chroma_settings
-        )
-    except Exception as err:  # chromadb raises many types for an unusable server
+    # chromadb's constructor already talks to the server (tenant and database checks)
+    # before its session can be given a timeout: build it in a thread, wait a bounded time.
+    built: dict[str, object] = {}
+
+    def construct() -> None:
+        try:
+            built["client"] = chromadb.HttpClient(
+                host=settings.server_host, port=settings.server_port, settings=chroma_settings
+            )
+        except Exception as err:  # chromadb raises many types for an unusable server
+            built["error"] = err
+
+    worker = threading.Thread(target=construct, name="chroma-connect", daemon=True)
+    worker.start()
+    worker.join(settings.server_timeout_s * 3)
+    if worker.is_alive():
+        raise _unavailable(settings, f"did not answer within {settings.server_timeout_s:g} s")
+    if "error" in built:
+        err = built["error"]
         raise _unavailable(settings, f"cannot be used ({type(err).__name__}: {err})") from err
+    client = built["client"]
     session = getattr(getattr(client, "_server", None), "_session", None)
     if session is not None:  # every later request: the same limit, never wait forever
         session.timeout = timeout

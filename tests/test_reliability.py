@@ -256,3 +256,51 @@ def test_read_only_index_can_be_searched(tmp_path: Path) -> None:
         for path in (base, *base.rglob("*")):
             path.chmod(path.stat().st_mode | stat.S_IWUSR)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_chroma_server_that_stalls_after_the_heartbeat_times_out(tmp_path: Path) -> None:
+    """A server that answers the heartbeat, then never replies to the client's own calls."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    release = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            if self.path.endswith("/heartbeat"):
+                body = b'{"nanosecond heartbeat": 1}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            release.wait(10)
+
+        do_POST = do_GET
+
+    class Quiet(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: object, client_address: object) -> None:
+            pass
+
+    server = Quiet(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        index = IndexSettings(
+            path=tmp_path / "i",
+            mode="server",
+            server_port=server.server_address[1],
+            server_timeout_s=0.5,
+        )
+        started = time.monotonic()
+        with pytest.raises(IndexUnavailableError, match=r"did not answer|cannot be used"):
+            open_client(index)
+        assert time.monotonic() - started < 5
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
