@@ -266,8 +266,15 @@ def build_index(
         )
     if settings.index.path.exists() and not settings.index.path.is_dir():
         raise IndexUnavailableError(f"index path {settings.index.path} is not a folder")
-    with build_lock(settings.index):
-        report = _build_locked(settings, loaded, embedder, full, progress)
+    try:
+        with build_lock(settings.index):
+            report = _build_locked(settings, loaded, embedder, full, progress)
+    except OSError as err:  # a folder that cannot be created or written, a full disk
+        raise IndexUnavailableError(
+            f"cannot write the index folder {settings.index.path} "
+            f"({err.strerror or type(err).__name__}); free some space or set "
+            "ADVISOR_INDEX__PATH to a folder you may write; the previous index was left as it was"
+        ) from err
     report.seconds = time.perf_counter() - started
     return report
 

@@ -236,3 +236,15 @@ def test_serve_port_out_of_range(port: str, capsys: pytest.CaptureFixture[str]) 
 def test_serve_on_a_bad_host(host: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["serve", "--host", host, "--port", "7999"], capsys)
     assert_clean(code, err, "Cannot listen on", "--host")
+
+
+def test_index_folder_that_cannot_be_created(
+    corpus_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("ADVISOR_INDEX__PATH", str(tmp_path / "a-file" / "index"))
+    code, _, err = run(["index", "--quiet"], capsys)
+    assert_clean(code, err, "cannot write the index folder", "ADVISOR_INDEX__PATH")
