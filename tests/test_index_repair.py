@@ -177,3 +177,62 @@ def test_library_larger_than_chroma_max_batch_indexes(settings: Settings) -> Non
     settings.corpus_dir.joinpath("article-0.md").write_text("---\ntitle: X\n---\n\nOther.\n")
     again = build_index(settings, HashEmbedder(dims=16))
     assert again.reused_chunks == 5900
+
+
+KILLED_BUILD = """
+import sys, time
+from pathlib import Path
+from advisor.index import build_index
+from advisor.settings import IndexSettings, Settings
+from tests.conftest import HashEmbedder
+
+class Stuck(HashEmbedder):
+    def embed_documents(self, texts, progress=False):
+        print("embedding", flush=True)
+        time.sleep(60)
+
+settings = Settings(corpus_dir=Path(sys.argv[1]), index=IndexSettings(path=Path(sys.argv[2])))
+build_index(settings, Stuck(), full=True)
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_during_a_build_leaves_a_working_index(
+    settings: Settings, hash_embedder: HashEmbedder
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+
+    build_index(settings, hash_embedder)
+    before = read_manifest(settings.index)
+    for _ in range(2):
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                KILLED_BUILD,
+                str(settings.corpus_dir),
+                str(settings.index.path),
+            ],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stdout.readline().strip() == "embedding"
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+    _fresh_process_view()
+    assert read_manifest(settings.index) == before
+    _search_works(settings, hash_embedder)  # the old index still answers
+    names = [c.name for c in open_client(settings.index).list_collections()]
+    assert len(names) == 3  # two half-built generations left behind
+    report = build_index(settings, HashEmbedder())
+    assert not report.changed and len(report.cleaned) == 2
+    report = build_index(settings, HashEmbedder(), full=True)
+    assert report.changed
+    names = [c.name for c in open_client(settings.index).list_collections()]
+    assert names == [read_manifest(settings.index).collection]
+    _search_works(settings, hash_embedder)
