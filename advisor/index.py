@@ -291,7 +291,7 @@ def _build_locked(
         damage = None
     except IndexUnavailableError as err:
         old, damage = None, f"the manifest was unreadable ({err.__cause__.__class__.__name__})"
-    client, store_damage = _open_or_reset(settings.index)
+    client, store_damage = _open_or_reset(settings.index, full)
     if old is not None and store_damage is None:
         store_damage = verify_store(client, old)
     if store_damage is not None and old is not None:
@@ -379,18 +379,24 @@ def verify_store(client: ClientAPI, manifest: Manifest) -> str | None:
     return None
 
 
-def _open_or_reset(settings: IndexSettings) -> tuple[ClientAPI, str | None]:
+_CORRUPT = ("malformed", "not a database", "no such table", "no such column", "corrupt")
+
+
+def _open_or_reset(settings: IndexSettings, full: bool) -> tuple[ClientAPI, str | None]:
     """Open the store; a local store that cannot even open is set aside and started afresh.
 
     Only a store that is already unusable is removed, so nothing that answers
-    questions is lost. A chroma server that cannot be reached is an error.
+    questions is lost: without --full, only when the database says it is
+    corrupt (a store that is merely busy or locked is an error, not rubbish).
+    A chroma server that cannot be reached is an error.
     """
     try:
         return open_client(settings), None
     except IndexUnavailableError as err:
-        if settings.mode == "server":
-            raise
         cause = err.__cause__
+        corrupt = any(word in str(cause).lower() for word in _CORRUPT)
+        if settings.mode == "server" or not (full or corrupt):
+            raise
         why = f"the store did not open ({type(cause).__name__}: {str(cause)[:120]})"
     reset_store(settings)
     return open_client(settings), why

@@ -236,3 +236,24 @@ def test_kill_9_during_a_build_leaves_a_working_index(
     names = [c.name for c in open_client(settings.index).list_collections()]
     assert names == [read_manifest(settings.index).collection]
     _search_works(settings, hash_embedder)
+
+
+def test_a_busy_store_is_an_error_not_rubbish(
+    settings: Settings, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a store the database calls corrupt is replaced without --full."""
+    import chromadb
+
+    from advisor.index import IndexUnavailableError
+
+    build_index(settings, hash_embedder)
+    _fresh_process_view()
+    files_before = sorted(p.name for p in store_path(settings.index).iterdir())
+
+    def locked(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("error returned from database: (code: 5) database is locked")
+
+    monkeypatch.setattr(chromadb, "PersistentClient", locked)
+    with pytest.raises(IndexUnavailableError, match="database is locked"):
+        build_index(settings, HashEmbedder())
+    assert sorted(p.name for p in store_path(settings.index).iterdir()) == files_before
