@@ -304,3 +304,41 @@ def test_chroma_server_that_stalls_after_the_heartbeat_times_out(tmp_path: Path)
         release.set()
         server.shutdown()
         server.server_close()
+
+
+def test_rebuilds_under_the_live_page_fail_no_answer(
+    settings: Settings, hash_embedder: HashEmbedder
+) -> None:
+    """The page's own path (ChatService.api_ask, as gradio_client calls it) during rebuilds."""
+    from advisor.answer import Advisor
+    from advisor.page import ChatService
+
+    build_index(settings, hash_embedder)
+    service = ChatService(settings, Advisor(settings, Retriever(settings, hash_embedder)))
+    in_flight = service.advisor()  # a request that has its advisor, not yet its passages
+    build_index(settings, HashEmbedder(), full=True)
+    assert in_flight.ask("How much do medical coders make?").answer
+    failures: list[object] = []
+    answered = 0
+    stop = threading.Event()
+
+    def user() -> None:
+        nonlocal answered
+        while not stop.is_set():
+            reply = service.api_ask("How much do medical coders make?")
+            if "error" in reply:
+                failures.append(reply["error"])
+            answered += 1
+
+    users = [threading.Thread(target=user) for _ in range(2)]
+    for thread in users:
+        thread.start()
+    try:
+        for _ in range(4):
+            build_index(settings, HashEmbedder(), full=True)
+    finally:
+        stop.set()
+        for thread in users:
+            thread.join(60)
+    assert failures == []
+    assert answered > 0
