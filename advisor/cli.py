@@ -51,6 +51,13 @@ def index(
         err.print(f"[yellow]skipped[/] {escape(name)}: {escape(problem)}")
     for doc_id in report.kept_despite_errors:
         err.print(f"[yellow]kept[/] the previous version of {doc_id} (its file is unreadable)")
+    for held in report.quarantined:
+        err.print(
+            f"[yellow]quarantined[/] {escape(held.file)}: {escape(held.why)}, not indexed: "
+            f"“{escape(held.sentence)}”"
+        )
+    if report.cleaned:
+        err.print(f"removed {len(report.cleaned)} collections left by interrupted builds")
     if not report.changed:
         out.print(
             f"Index is up to date: {len(report.unchanged)} articles unchanged, "
@@ -123,17 +130,34 @@ def _print_reply(reply) -> None:
 
 def _load_history(path: Path | None) -> list:
     from advisor.answer import parse_history
-    from advisor.text import QuestionError
+    from advisor.text import QuestionError, has_surrogates
 
     if path is None:
         return []
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8-sig")  # a BOM from a Windows editor is fine
     except (OSError, UnicodeDecodeError) as error:
         raise QuestionError(f"Cannot read the history file {path}: {error}") from error
+    limit = get_settings().answer.max_history_chars
+    if len(text) > 4 * limit + 10_000:
+        raise QuestionError(f"The history file {path} is longer than the history limit.")
+    try:
+        raw = json.loads(text)
     except json.JSONDecodeError as error:
         raise QuestionError(f"The history file {path} is not valid JSON: {error}") from error
-    return parse_history(raw, get_settings().answer.max_history_chars)
+    except (RecursionError, ValueError) as error:  # nested 1,000 deep; a 5,000-digit number
+        raise QuestionError(
+            f"The history file {path} is not a usable conversation (it is nested too deeply "
+            'or holds a number too long to read); it must be a JSON list of {"role", "content"} '
+            "messages."
+        ) from error
+    turns = parse_history(raw, limit)
+    if any(has_surrogates(t.content) for t in turns):
+        raise QuestionError(
+            f"The history file {path} holds text that is not valid UTF-8 (a lone surrogate); "
+            "save it again as UTF-8."
+        )
+    return turns
 
 
 BACKEND_HELP = "extractive (default), openai or ollama."
@@ -168,12 +192,17 @@ def chat(backend: Annotated[str | None, typer.Option(help=BACKEND_HELP)] = None)
 
     advisor = _advisor(backend)
     turns: list[Turn] = []
+    if hasattr(sys.stdin, "reconfigure"):  # undecodable bytes reach clean_question, which says so
+        sys.stdin.reconfigure(errors="surrogateescape")
     out.print("Ask about medical billing, coding or PALS. Empty line to quit.")
     while True:
         try:
             question = input("\nyou> ")
         except EOFError:
             return
+        except UnicodeDecodeError:  # a stream that cannot be reconfigured
+            err.print("[yellow]That line is not valid UTF-8 text; please type it again.[/]")
+            continue
         if not question.strip():
             return
         try:
@@ -260,36 +289,87 @@ def config() -> None:
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address; default from settings.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port; default from settings.")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port (1-65535); default from settings.")
+    ] = None,
 ) -> None:
     """Start the Gradio page."""
+    settings = get_settings()
+    host = settings.host if host is None else host
+    port = settings.port if port is None else port
+    _check_can_listen(host, port)
     from advisor.page import launch
 
-    settings = get_settings()
-    launch(
-        settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
-    )
+    try:
+        launch(settings.model_copy(update={"host": host, "port": port}))
+    except OSError as error:
+        raise fail(f"The page could not start on {host}:{port}: {error}.") from error
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """A bad host or a busy port is one clear sentence, before the page is built."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as error:
+        raise fail(
+            f"Cannot listen on host {host!r}: it is not an address of this machine "
+            f"({error}); use --host 127.0.0.1 (or 0.0.0.0 for every interface)."
+        ) from error
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise fail(
+                f"Cannot listen on {host}:{port} ({error.strerror or error}): the port is "
+                "busy or not allowed; choose another with --port, or stop what is using it."
+            ) from error
+
+
+KNOWN_ERRORS = (
+    ("pydantic", "ValidationError"),
+    ("pydantic_settings", "SettingsError"),
+    ("advisor.corpus", "CorpusError"),
+    ("advisor.embeddings", "ModelUnavailableError"),
+    ("advisor.evalset", "DatasetError"),
+    ("advisor.feedback", "FeedbackError"),
+    ("advisor.generators", "GeneratorUnavailableError"),
+    ("advisor.index", "IndexUnavailableError"),
+    ("advisor.text", "QuestionError"),
+)
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
-    from pydantic import ValidationError
+    """The error types whose message is for the user; a module that cannot be imported
+    (a package missing) is skipped, so this handler itself never raises."""
+    import importlib
 
-    from advisor.corpus import CorpusError
-    from advisor.embeddings import ModelUnavailableError
-    from advisor.evalset import DatasetError
-    from advisor.generators import GeneratorUnavailableError
-    from advisor.index import IndexUnavailableError
-    from advisor.text import QuestionError
+    found: list[type[BaseException]] = []
+    for module, name in KNOWN_ERRORS:
+        try:
+            found.append(getattr(importlib.import_module(module), name))
+        except Exception:  # a missing package: reported by the caller, never raised here
+            continue
+    return tuple(found)
 
-    return (
-        CorpusError,
-        DatasetError,
-        GeneratorUnavailableError,
-        IndexUnavailableError,
-        ModelUnavailableError,
-        QuestionError,
-        ValidationError,
-    )
+
+def _explain(error: Exception) -> str | None:
+    """One sentence with the fix for errors the environment causes, or None."""
+    if isinstance(error, ImportError):
+        missing = getattr(error, "name", None) or str(error)
+        return (
+            f"A required package is missing or broken ({missing}: {error}); "
+            "reinstall with `make install`."
+        )
+    if type(error).__name__ == "SettingsError":
+        return f"{error}; fix or unset that ADVISOR_* environment variable (see `advisor config`)."
+    if isinstance(error, UnicodeError):
+        return "The input is not valid UTF-8 text; please type it again or save it as UTF-8."
+    if isinstance(error, RecursionError):
+        return "The input is nested too deeply to read; please simplify it."
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -305,6 +385,10 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(error, typer.TyperException) and hasattr(error, "show"):
             error.show()  # usage errors: typer's own message and exit code (2)
             return int(getattr(error, "exit_code", EXIT_USER_ERROR))
+        explained = _explain(error)
+        if explained is not None:
+            fail(explained)
+            return EXIT_USER_ERROR
         if isinstance(error, _known_errors()):
             fail(str(error))
             return EXIT_USER_ERROR

@@ -10,7 +10,9 @@ rest load: one broken file must never take the whole index down.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +22,10 @@ import frontmatter
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from advisor.quarantine import Quarantined, quarantine_article
+
 SUPPORTED_SUFFIXES = (".md", ".txt", ".html", ".htm")
+DEFAULT_MAX_FILE_BYTES = 2_000_000
 
 # Web-page chrome in general: share bars, teasers, bylines. Matched against a whole
 # (stripped) body line, case-insensitively, so sentences that merely mention these
@@ -110,6 +115,7 @@ class LoadReport:
 
     articles: list[Article] = field(default_factory=list)
     problems: dict[str, str] = field(default_factory=dict)
+    quarantined: list[Quarantined] = field(default_factory=list)
 
 
 def slugify(name: str) -> str:
@@ -145,7 +151,17 @@ def _as_tuple(value: object) -> tuple[str, ...]:
     raise CorpusError(f"expected a name or a list of names, got {value!r}")
 
 
-def _read_text(path: Path) -> str:
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n:,} bytes"
+
+
+def _read_text(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise CorpusError(
+            f"the file is {_size(size)}, over the {_size(max_bytes)} limit; "
+            "split it into articles or raise ADVISOR_MAX_FILE_BYTES"
+        )
     data = path.read_bytes()
     if not data.strip():
         raise CorpusError("the file is empty")
@@ -225,9 +241,11 @@ def _first_line(text: str) -> str:
     raise CorpusError("the file has no text")
 
 
-def load_article(path: Path, chrome: re.Pattern[str] = _BOILERPLATE) -> Article:
+def load_article(
+    path: Path, chrome: re.Pattern[str] = _BOILERPLATE, max_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> Article:
     """Load one file, raising CorpusError with a reason a maintainer can act on."""
-    raw = _read_text(path)
+    raw = _read_text(path, max_bytes)
     suffix = path.suffix.lower()
     if suffix == ".md":
         article = _from_markdown(path, raw, chrome)
@@ -240,8 +258,33 @@ def load_article(path: Path, chrome: re.Pattern[str] = _BOILERPLATE) -> Article:
     return article
 
 
-def load_corpus(corpus_dir: Path) -> LoadReport:
-    """Load every supported file, collecting problems instead of stopping at the first."""
+def _not_a_file(path: Path) -> str | None:
+    """Why a folder entry is not a regular file to read (symlink loop, FIFO, device…)."""
+    try:
+        mode = os.stat(path).st_mode  # follows symlinks, as reading would
+    except OSError as err:
+        if path.is_symlink():
+            return f"a broken or looping symbolic link ({err.strerror})"
+        return f"it cannot be read ({err.strerror})"
+    if stat.S_ISDIR(mode):
+        return ""  # sub-folders are not articles, and not worth a report
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO), not a file"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a file"
+    if not stat.S_ISREG(mode):
+        return "not a regular file"
+    return None
+
+
+def load_corpus(corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadReport:
+    """Load every supported file, collecting problems instead of stopping at the first.
+
+    Special files (FIFOs, devices, symlink loops) are reported and never opened,
+    so a build cannot hang on them; instruction-like sentences are quarantined.
+    """
     report = LoadReport()
     if not corpus_dir.is_dir():
         report.problems[str(corpus_dir)] = "the corpus folder does not exist"
@@ -253,13 +296,18 @@ def load_corpus(corpus_dir: Path) -> LoadReport:
         report.problems[LIBRARY_FILE] = str(err)
         chrome = _BOILERPLATE
     for path in sorted(corpus_dir.iterdir()):
-        if path.name.startswith(".") or not path.is_file() or path.name == LIBRARY_FILE:
+        if path.name.startswith(".") or path.name == LIBRARY_FILE:
+            continue
+        special = _not_a_file(path)
+        if special is not None:
+            if special:
+                report.problems[path.name] = f"skipped: {special}"
             continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             report.problems[path.name] = f"unsupported file type {path.suffix or '(none)'}"
             continue
         try:
-            article = load_article(path, chrome)
+            article = load_article(path, chrome, max_bytes)
         except (CorpusError, OSError) as err:
             report.problems[path.name] = str(err)
             continue
@@ -267,5 +315,7 @@ def load_corpus(corpus_dir: Path) -> LoadReport:
             report.problems[path.name] = f"same document id as {seen[article.doc_id].name}"
             continue
         seen[article.doc_id] = path
+        article, held = quarantine_article(article)
+        report.quarantined.extend(held)
         report.articles.append(article)
     return report

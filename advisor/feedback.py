@@ -18,11 +18,32 @@ from advisor.answer import Reply
 _LOCK = threading.Lock()
 
 
-def record_feedback(path: Path, question: str, reply: Reply, liked: bool) -> dict[str, object]:
-    """Append one rating and return what was written."""
+class FeedbackError(RuntimeError):
+    """A rating that could not be stored; the message is meant for the user and says why."""
+
+
+def rating_of(liked: object) -> str:
+    """ "up" / "down" for a thumb, the option's own name for another feedback option.
+
+    Anything else is rejected rather than guessed: a truthy "yes" must not
+    become a thumbs-down.
+    """
+    if liked is True:
+        return "up"
+    if liked is False:
+        return "down"
+    if isinstance(liked, str) and liked.strip():
+        return liked.strip()[:100]
+    raise FeedbackError(f"Not a rating: {liked!r} (expected a thumb up or down).")
+
+
+def record_feedback(
+    path: Path, question: str, reply: Reply, liked: bool | str
+) -> dict[str, object]:
+    """Append one rating and return what was written; FeedbackError when it cannot be."""
     entry: dict[str, object] = {
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
-        "rating": "up" if liked else "down",
+        "rating": rating_of(liked),
         "question": question,
         "answer": reply.answer,
         "refused": reply.refused,
@@ -30,8 +51,14 @@ def record_feedback(path: Path, question: str, reply: Reply, liked: bool) -> dic
         "guard": {"removed": [r.as_json() for r in reply.removed]},
     }
     line = json.dumps(entry, ensure_ascii=False)
-    with _LOCK:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
+    try:
+        with _LOCK:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+    except OSError as err:
+        raise FeedbackError(
+            f"Your feedback could not be saved ({err.strerror or type(err).__name__}: "
+            f"{path}); the maintainer should check ADVISOR_FEEDBACK_FILE."
+        ) from err
     return entry

@@ -10,8 +10,16 @@ model or chunker setting invalidates every vector, so it forces a full rebuild.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import fcntl
 import os
+import shutil
+import stat
+import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from advisor.chunking import Chunk, chunk_article
-from advisor.corpus import Article, load_corpus, slugify
+from advisor.corpus import Article, LoadReport, load_corpus, slugify
 from advisor.knowledge.lexicon import LexiconData
+from advisor.quarantine import Quarantined
 from advisor.settings import IndexSettings, Settings
 
 if TYPE_CHECKING:
@@ -78,6 +87,8 @@ class BuildReport:
     reused_chunks: int = 0
     full_rebuild_reason: str | None = None
     knowledge_updated: bool = False
+    quarantined: list[Quarantined] = field(default_factory=list)
+    cleaned: list[str] = field(default_factory=list)  # leftover collections removed
     seconds: float = 0.0
 
     @property
@@ -114,27 +125,28 @@ def _write_manifest(settings: IndexSettings, manifest: Manifest) -> None:
     os.replace(tmp, path)
 
 
+def store_path(settings: IndexSettings) -> Path:
+    """The chromadb folder inside the index folder (local mode)."""
+    return settings.path / "chroma"
+
+
 def open_client(settings: IndexSettings) -> ClientAPI:
     """A chromadb client for the configured mode, with telemetry off (we are offline)."""
     import chromadb
 
     chroma_settings = chromadb.Settings(anonymized_telemetry=False)
+    if settings.mode == "server":
+        from advisor.store import open_http_client
+
+        return open_http_client(settings, chroma_settings)
     try:
-        if settings.mode == "server":
-            return chromadb.HttpClient(
-                host=settings.server_host, port=settings.server_port, settings=chroma_settings
-            )
         settings.path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(
-            path=str(settings.path / "chroma"), settings=chroma_settings
-        )
+        return chromadb.PersistentClient(path=str(store_path(settings)), settings=chroma_settings)
     except Exception as err:  # chromadb raises many types for an unusable store
-        where = (
-            f"chroma server {settings.server_host}:{settings.server_port}"
-            if settings.mode == "server"
-            else f"index folder {settings.path}"
-        )
-        raise IndexUnavailableError(f"cannot open the {where}: {err}") from err
+        raise IndexUnavailableError(
+            f"cannot open the index folder {settings.path}: {err}; "
+            "rebuild it with `advisor index --full`"
+        ) from err
 
 
 def chunk_settings_key(settings: Settings) -> dict[str, Any]:
@@ -151,32 +163,42 @@ def _full_rebuild_reason(old: Manifest | None, settings: Settings) -> str | None
     return None
 
 
-def _copy_chunks(source: Collection, target: Collection, ids: list[str]) -> int:
-    """Move stored vectors across collections: no re-embedding for unchanged articles."""
-    if not ids:
-        return 0
-    got = source.get(ids=ids, include=["embeddings", "documents", "metadatas"])
-    target.add(
-        ids=got["ids"],
-        embeddings=got["embeddings"],
-        documents=got["documents"],
-        metadatas=got["metadatas"],
-    )
-    return len(got["ids"])
+def _batches(items: list, size: int) -> list[slice]:
+    return [slice(i, i + size) for i in range(0, len(items), max(1, size))]
+
+
+def _copy_chunks(source: Collection, target: Collection, ids: list[str], batch: int) -> int:
+    """Move stored vectors across collections: no re-embedding for unchanged articles.
+
+    Reads and writes go in slices of the store's maximum batch size (5,461 for
+    local chromadb): one call with a whole large library is rejected.
+    """
+    copied = 0
+    for part in _batches(ids, batch):
+        got = source.get(ids=ids[part], include=["embeddings", "documents", "metadatas"])
+        target.add(
+            ids=got["ids"],
+            embeddings=got["embeddings"],
+            documents=got["documents"],
+            metadatas=got["metadatas"],
+        )
+        copied += len(got["ids"])
+    return copied
 
 
 def _add_chunks(
-    target: Collection, chunks: list[Chunk], embedder: SentenceEmbedder, progress: bool
+    target: Collection, chunks: list[Chunk], embedder: SentenceEmbedder, progress: bool, batch: int
 ) -> int:
     if not chunks:
         return 0
     vectors = embedder.embed_documents([c.embed_text for c in chunks], progress=progress)
-    target.add(
-        ids=[c.chunk_id for c in chunks],
-        embeddings=vectors,
-        documents=[c.text for c in chunks],
-        metadatas=[c.metadata() for c in chunks],
-    )
+    for part in _batches(chunks, batch):
+        target.add(
+            ids=[c.chunk_id for c in chunks[part]],
+            embeddings=vectors[part],
+            documents=[c.text for c in chunks[part]],
+            metadatas=[c.metadata() for c in chunks[part]],
+        )
     return len(chunks)
 
 
@@ -238,40 +260,85 @@ def build_index(
     full: bool = False,
     progress: bool = False,
 ) -> BuildReport:
-    """Bring the index up to date with corpus/, touching only what changed."""
+    """Bring the index up to date with corpus/, touching only what changed.
+
+    Whatever is on disk, a build ends with a working index: an unreadable
+    manifest, or a store that does not open or does not hold the manifest's
+    passages, is rebuilt from the corpus (the report says why). Only builds
+    are serialised (a lock file); readers never wait.
+    """
     started = time.perf_counter()
-    loaded = load_corpus(settings.corpus_dir)
+    loaded = load_corpus(settings.corpus_dir, settings.max_file_bytes)
     if not loaded.articles:
         detail = "; ".join(f"{k}: {v}" for k, v in loaded.problems.items()) or "no articles"
         raise IndexUnavailableError(
             f"no readable article in {settings.corpus_dir} ({detail}); the index was left as it was"
         )
-    old = read_manifest(settings.index)
-    reason = "requested with --full" if full else _full_rebuild_reason(old, settings)
+    if settings.index.path.exists() and not settings.index.path.is_dir():
+        raise IndexUnavailableError(f"index path {settings.index.path} is not a folder")
+    try:
+        with build_lock(settings.index):
+            report = _build_locked(settings, loaded, embedder, full, progress)
+    except OSError as err:  # a folder that cannot be created or written, a full disk
+        raise IndexUnavailableError(
+            f"cannot write the index folder {settings.index.path} "
+            f"({err.strerror or type(err).__name__}); free some space or set "
+            "ADVISOR_INDEX__PATH to a folder you may write; the previous index was left as it was"
+        ) from err
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _build_locked(
+    settings: Settings,
+    loaded: LoadReport,
+    embedder: SentenceEmbedder | None,
+    full: bool,
+    progress: bool,
+) -> BuildReport:
+    try:
+        old = read_manifest(settings.index)
+        damage = None
+    except IndexUnavailableError as err:
+        old, damage = None, f"the manifest was unreadable ({err.__cause__.__class__.__name__})"
+    client, store_damage = _open_or_reset(settings.index, full)
+    if old is not None and store_damage is None:
+        store_damage = verify_store(client, old)
+    if store_damage is not None and old is not None:
+        damage, old = store_damage, None
+    elif store_damage is not None:
+        damage = damage or store_damage
+    reason = "requested with --full" if full else damage or _full_rebuild_reason(old, settings)
     report, to_embed, carried = _plan(loaded.articles, loaded.problems, old, full or bool(reason))
     report.full_rebuild_reason = reason
+    report.quarantined = list(loaded.quarantined)
     library = _library(loaded.articles, settings)
     if not report.changed:
-        if old is not None and old.library != library:  # new knowledge, same passages
+        # a build killed earlier may have left a half-written collection behind
+        report.cleaned = _drop_stale_collections(client, settings.index, keep=old.collection)
+        if old.library != library:  # new knowledge, same passages
             _write_manifest(settings.index, old.model_copy(update={"library": library}))
             report.knowledge_updated = True
-        report.seconds = time.perf_counter() - started
         return report
 
     if embedder is None:
         from advisor.embeddings import SentenceEmbedder
 
         embedder = SentenceEmbedder(settings.embedding)
-    client = open_client(settings.index)
     name = f"{settings.index.collection_prefix}-{time.time_ns()}"
     target = client.create_collection(
         name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
     )
+    batch = client.get_max_batch_size()
     try:
         documents = dict(carried)
         new_chunks: list[Chunk] = []
         for article in to_embed:
             chunks = chunk_article(article, settings.chunking)
+            if not chunks:
+                report.problems[article.path.name] = "it yields no passage to index"
+                _unplan(report, article.doc_id)
+                continue
             documents[article.doc_id] = _entry(article, chunks)
             new_chunks.extend(chunks)
         # ids are content-derived, so an id already stored has the same vector
@@ -280,9 +347,14 @@ def build_index(
         reuse += [c.chunk_id for c in new_chunks if c.chunk_id in stored]
         if reuse and old is not None:
             source = client.get_collection(old.collection, embedding_function=None)
-            report.reused_chunks = _copy_chunks(source, target, reuse)
+            report.reused_chunks = _copy_chunks(source, target, reuse, batch)
         fresh = [c for c in new_chunks if c.chunk_id not in stored]
-        report.embedded_chunks = _add_chunks(target, fresh, embedder, progress)
+        report.embedded_chunks = _add_chunks(target, fresh, embedder, progress, batch)
+        if not documents:
+            raise IndexUnavailableError(
+                f"no article in {settings.corpus_dir} yields a passage to index; "
+                "the index was left as it was"
+            )
     except BaseException:
         client.delete_collection(name)  # the manifest still names the old collection
         raise
@@ -297,32 +369,157 @@ def build_index(
             library=library,
         ),
     )
-    _drop_stale_collections(client, settings.index, keep=name)
-    report.seconds = time.perf_counter() - started
+    report.cleaned = _drop_stale_collections(client, settings.index, keep=name)
     return report
 
 
-def _drop_stale_collections(client: ClientAPI, settings: IndexSettings, keep: str) -> None:
-    """Remove earlier generations, including ones left by a build that was killed."""
+def _unplan(report: BuildReport, doc_id: str) -> None:
+    """An article that yields nothing is a problem, not an addition or an update."""
+    for bucket in (report.added, report.updated):
+        if doc_id in bucket:
+            bucket.remove(doc_id)
+
+
+def verify_store(client: ClientAPI, manifest: Manifest) -> str | None:
+    """None when the store holds the manifest's collection and passages, else what is wrong."""
+    expected = len(_stored_ids(manifest))
+    try:
+        collection = client.get_collection(manifest.collection, embedding_function=None)
+        count = collection.count()
+        collection.get(limit=1, include=["embeddings", "documents", "metadatas"])
+    except Exception as err:  # NotFoundError, a malformed database, a server error
+        return f"the store does not hold the manifest's collection ({type(err).__name__})"
+    if count != expected:
+        return f"the store holds {count} passages where the manifest lists {expected}"
+    return None
+
+
+_CORRUPT = ("malformed", "not a database", "no such table", "no such column", "corrupt")
+
+
+def _open_or_reset(settings: IndexSettings, full: bool) -> tuple[ClientAPI, str | None]:
+    """Open the store; a local store that cannot even open is set aside and started afresh.
+
+    Only a store that is already unusable is removed, so nothing that answers
+    questions is lost: without --full, only when the database says it is
+    corrupt (a store that is merely busy or locked is an error, not rubbish).
+    A chroma server that cannot be reached is an error.
+    """
+    try:
+        return open_client(settings), None
+    except IndexUnavailableError as err:
+        cause = err.__cause__
+        corrupt = any(word in str(cause).lower() for word in _CORRUPT)
+        if settings.mode == "server" or not (full or corrupt):
+            raise
+        why = f"the store did not open ({type(cause).__name__}: {str(cause)[:120]})"
+    reset_store(settings)
+    return open_client(settings), why
+
+
+def reset_store(settings: IndexSettings) -> None:
+    """Remove a local chroma folder, forgetting any client this process holds on it."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    folder = store_path(settings)
+    system = SharedSystemClient._identifier_to_system.pop(str(folder), None)
+    SharedSystemClient._identifier_to_refcount.pop(str(folder), None)
+    if system is not None:
+        with contextlib.suppress(Exception):
+            system.stop()
+    if folder.exists():
+        aside = folder.with_name(f"chroma.broken-{time.time_ns()}")
+        os.replace(folder, aside)
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def build_lock(settings: IndexSettings) -> Iterator[None]:
+    """One build at a time per index folder; a second one waits for the first."""
+    settings.path.mkdir(parents=True, exist_ok=True)
+    with (settings.path / ".build.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _drop_stale_collections(client: ClientAPI, settings: IndexSettings, keep: str) -> list[str]:
+    """Remove earlier generations, including ones left by a build that was killed.
+
+    A reader still holding a dropped generation re-opens the current one
+    (see `Retriever`), so dropping never fails a request in flight.
+    """
     prefix = f"{settings.collection_prefix}-"
+    dropped = []
     for collection in client.list_collections():
         if collection.name.startswith(prefix) and collection.name != keep:
-            client.delete_collection(collection.name)
+            with contextlib.suppress(Exception):  # another process dropped it first
+                client.delete_collection(collection.name)
+                dropped.append(collection.name)
+    return dropped
 
 
 def open_collection(settings: IndexSettings) -> tuple[Manifest, Collection]:
-    """The collection the manifest names, or a clear error saying to run `advisor index`."""
+    """The collection the manifest names, or a clear error saying to run `advisor index`.
+
+    Searching needs no write access: an index folder this process may not write
+    (a read-only mount, another user's files) is searched from a private copy.
+    """
     manifest = read_manifest(settings)
     if manifest is None:
         raise IndexUnavailableError(
             f"no index at {settings.path}; build it with `advisor index` (or `make index`)"
         )
-    client = open_client(settings)
     try:
+        client = open_client(settings)
         collection = client.get_collection(manifest.collection, embedding_function=None)
     except Exception as err:  # NotFoundError, or a server that went away
+        cause = err.__cause__ if isinstance(err, IndexUnavailableError) else err
+        if settings.mode == "local" and _is_read_only(settings, cause):
+            return manifest, _read_only_copy(settings, manifest)
+        if isinstance(err, IndexUnavailableError):
+            raise
         raise IndexUnavailableError(
             f"the index collection {manifest.collection} cannot be opened ({err}); "
             "rebuild it with `advisor index --full`"
         ) from err
     return manifest, collection
+
+
+def _is_read_only(settings: IndexSettings, err: BaseException | None) -> bool:
+    folder = store_path(settings)
+    return folder.is_dir() and (
+        not os.access(folder, os.W_OK) or "readonly" in str(err).lower().replace("-", "")
+    )
+
+
+_READ_ONLY_COPIES: dict[tuple[str, str], Path] = {}
+_COPY_LOCK = threading.Lock()
+
+
+def _read_only_copy(settings: IndexSettings, manifest: Manifest) -> Collection:
+    """Open a private snapshot of a store this process cannot write (removed at exit)."""
+    import chromadb
+
+    key = (str(store_path(settings)), manifest.collection)
+    with _COPY_LOCK:
+        copy = _READ_ONLY_COPIES.get(key)
+        if copy is None:
+            copy = Path(tempfile.mkdtemp(prefix="advisor-readonly-")) / "chroma"
+            shutil.copytree(store_path(settings), copy)
+            for path in (copy, *copy.rglob("*")):  # copies keep the read-only bits
+                path.chmod(path.stat().st_mode | stat.S_IWUSR)
+            atexit.register(shutil.rmtree, copy.parent, ignore_errors=True)
+            _READ_ONLY_COPIES[key] = copy
+    try:
+        client = chromadb.PersistentClient(
+            path=str(copy), settings=chromadb.Settings(anonymized_telemetry=False)
+        )
+        return client.get_collection(manifest.collection, embedding_function=None)
+    except Exception as err:
+        raise IndexUnavailableError(
+            f"the read-only index at {settings.path} cannot be opened ({err}); "
+            "rebuild it with `advisor index --full` as a user who may write it"
+        ) from err

@@ -21,7 +21,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no teleme
 import gradio as gr
 
 from advisor.answer import Advisor, Reply, Turn
-from advisor.feedback import record_feedback
+from advisor.feedback import FeedbackError, record_feedback
 from advisor.generators import GeneratorUnavailableError
 from advisor.index import IndexUnavailableError, read_manifest
 from advisor.render import answer_markdown, covers_markdown, escape_text, source_cards
@@ -129,7 +129,10 @@ class ChatService:
         if found is None:
             return  # an error message or a user message: nothing to rate
         question, reply = found
-        record_feedback(self.settings.feedback_file, question, reply, data.liked is True)
+        try:
+            record_feedback(self.settings.feedback_file, question, reply, data.liked)
+        except FeedbackError as error:  # shown to the user, never lost silently
+            raise gr.Error(str(error)) from error
         gr.Info("Thanks, your feedback was saved.")
 
     def api_ask(self, question: str) -> dict[str, object]:

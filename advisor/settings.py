@@ -53,7 +53,10 @@ class IndexSettings(BaseModel):
         "local", description="local: chromadb PersistentClient; server: a chroma server."
     )
     server_host: str = Field("127.0.0.1", description="Chroma server host (mode=server).")
-    server_port: int = Field(8000, description="Chroma server port (mode=server).")
+    server_port: int = Field(8000, ge=1, le=65535, description="Chroma server port (mode=server).")
+    server_timeout_s: float = Field(
+        10.0, gt=0, description="Seconds to wait for the chroma server before giving up."
+    )
     collection_prefix: str = Field("advisor", description="Prefix of chroma collection names.")
 
 
@@ -110,6 +113,9 @@ class Settings(BaseSettings):
     )
 
     corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Folder of source articles.")
+    max_file_bytes: int = Field(
+        2_000_000, ge=1, description="Largest corpus file indexed; bigger files are reported."
+    )
     host: str = Field("127.0.0.1", description="Address the page listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port the page listens on.")
     chunking: ChunkSettings = Field(default_factory=ChunkSettings)

@@ -23,6 +23,7 @@ STOPWORDS = frozenset(
     with would you your yours tell know""".split()
 )
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ABBREVIATION = re.compile(r"(?:\b[A-Z]\.|\b(?:e\.g|i\.e|etc|vs|Dr|Mr|Mrs|Ms|St)\.)$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=[\"“(]?[A-Z0-9$])|\n+")
@@ -41,12 +42,27 @@ def clean_question(text: str, max_chars: int) -> str:
             f"The question is {len(text):,} characters long; the limit is {max_chars:,}. "
             "Please ask a shorter question."
         )
+    if _SURROGATE.search(text):
+        raise QuestionError(
+            "The question holds bytes that are not valid UTF-8 text; "
+            "please type it again (or save the file as UTF-8)."
+        )
     text = unicodedata.normalize("NFKC", text)
     text = _CONTROL.sub(" ", text)
     text = re.sub(r"\s+", " ", text).strip()
     if not re.search(r"[A-Za-z0-9]", text):
+        if any(unicodedata.category(c).startswith("L") for c in text):
+            raise QuestionError(
+                "The articles are in English, so I can only search them in English: "
+                "please ask your question in English."
+            )
         raise QuestionError("The question has no words in it: type a question about a career.")
     return text
+
+
+def has_surrogates(text: str) -> bool:
+    """True for text decoded with errors="surrogateescape" from bytes that are not UTF-8."""
+    return bool(_SURROGATE.search(text))
 
 
 _STEMMER = snowballstemmer.stemmer("english")
