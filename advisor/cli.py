@@ -306,7 +306,9 @@ def eval_command(
     _print_eval(run, folder)
     if update_baseline:
         ev.update_baseline(run, chosen.baseline)
-        out.print(f"Baseline for {chosen.name} {config} updated in {chosen.baseline}.")
+        out.print(
+            f"Baseline for {chosen.name} {config} updated in {chosen.baseline}.", soft_wrap=True
+        )
         run.failures = [f for f in run.failures if "fell from" not in f and "rose from" not in f]
     if run.failures:
         raise typer.Exit(1)
@@ -314,6 +316,8 @@ def eval_command(
 
 def _print_eval(run, folder: Path) -> None:
     from rich.table import Table
+
+    from advisor.evaluate import change_text
 
     def fmt(value: float | None) -> str:
         if value is None:
@@ -325,10 +329,11 @@ def _print_eval(run, folder: Path) -> None:
     for column in ("metric", "value", "baseline", "threshold", "change", "pass"):
         table.add_column(column, justify="left" if column == "metric" else "right")
     for row in run.rows:
-        change = "" if row.change is None else f"{row.change:+.3f}"
         baseline = "" if row.baseline is None else fmt(row.baseline)
         status = {"FAIL": "[bold red]FAIL[/]", "pass": "[green]pass[/]"}.get(row.status, row.status)
-        table.add_row(row.name, fmt(row.value), baseline, row.threshold_text, change, status)
+        table.add_row(
+            row.name, fmt(row.value), baseline, row.threshold_text, change_text(row.change), status
+        )
     out.print(table)
     if run.guard_would_remove is not None:
         out.print(f"Guard off: the guard would have removed {run.guard_would_remove} figures.")

@@ -391,6 +391,13 @@ def threshold_text(limit: dict[str, float]) -> str:
     return ", ".join(p for p in parts if p)
 
 
+def change_text(change: float | None) -> str:
+    """`+0.012`, `-0.500`, `0` (within rounding), or "" when there is nothing to compare."""
+    if change is None:
+        return ""
+    return "0" if abs(change) < 0.0005 else f"{change:+.3f}"
+
+
 def metric_rows(
     metrics: dict[str, float | None],
     thresholds: dict[str, dict[str, float]],

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from advisor.evaluate import EvalRun, threshold_text
+from advisor.evaluate import EvalRun, change_text, threshold_text
 
 
 def run_json(run: EvalRun) -> dict[str, Any]:
@@ -119,10 +119,6 @@ def _chart(name: str, values: list[float | None], threshold: dict[str, float]) -
     return "".join(parts)
 
 
-def _change(value: float | None) -> str:
-    return "" if value is None else f"{value:+.3f}"
-
-
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -161,7 +157,7 @@ def markdown(data: dict[str, Any]) -> str:
     for row in data["table"]:
         lines.append(
             f"| {row['name']} | {_fmt(row['value'])} | {_fmt(row['baseline'], '')} | "
-            f"{threshold_text(row['threshold'])} | {_change(row['change'])} | {row['status']} |"
+            f"{threshold_text(row['threshold'])} | {change_text(row['change'])} | {row['status']} |"
         )
     if data["by_dataset"]:
         names = list(data["by_dataset"])
@@ -190,7 +186,7 @@ def html_report(data: dict[str, Any], charts: str) -> str:
     metrics = "".join(
         f'<tr class="{"fail" if row["status"] == "FAIL" else ""}"><td>{esc(row["name"])}</td>'
         f"<td>{_fmt(row['value'])}</td><td>{_fmt(row['baseline'], '')}</td>"
-        f"<td>{esc(threshold_text(row['threshold']))}</td><td>{_change(row['change'])}</td>"
+        f"<td>{esc(threshold_text(row['threshold']))}</td><td>{change_text(row['change'])}</td>"
         f"<td>{esc(row['status'])}</td></tr>"
         for row in data["table"]
     )
