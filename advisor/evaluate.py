@@ -215,9 +215,21 @@ def run_with_advisor(
         numbers = [c.n for c in reply.citations]
         graded.append(
             grade(case, reply.answer, reply.citations, numbers, checker, reply.retrieved,
-                  reply.timings_ms, getattr(reply, "relevance", None))
+                  reply.timings_ms, relevance(advisor, reply))
         )  # fmt: skip
     return graded, would_remove
+
+
+def relevance(advisor: Advisor, reply: Any) -> float | None:
+    """The score the refusal threshold is compared with, for the report: the reply's own
+    when it carries one, else recomputed from the same search (a few ms), else None."""
+    if getattr(reply, "relevance", None) is not None:
+        return reply.relevance
+    query = getattr(reply, "standalone_question", "")
+    try:
+        return advisor.retriever.relevance(query, advisor.retriever.search(query).hits)
+    except (AttributeError, TypeError, ValueError):  # another retriever's API: not shown
+        return None
 
 
 def read_answers(path: Path) -> dict[str, AnswerLine]:

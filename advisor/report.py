@@ -119,6 +119,14 @@ def _chart(name: str, values: list[float | None], threshold: dict[str, float]) -
     return "".join(parts)
 
 
+def _docs(doc_ids: list[str]) -> str:
+    """`a ×3, b`: passages' articles, best first, repeats counted."""
+    counts: dict[str, int] = {}
+    for doc in doc_ids:
+        counts[doc] = counts.get(doc, 0) + 1
+    return ", ".join(f"{d} ×{n}" if n > 1 else d for d, n in counts.items()) or "—"
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -143,8 +151,8 @@ def markdown(data: dict[str, Any]) -> str:
                 f"- question: {c['question']}"
                 + (f" (after {c['earlier_turns']} earlier turns)" if c["earlier_turns"] else ""),
                 f"- expected docs: {', '.join(c['expected_docs']) or '—'}",
-                f"- retrieved docs: {', '.join(c['retrieved_docs']) or '—'}",
-                f"- cited docs: {', '.join(c['cited_docs']) or '—'}",
+                f"- retrieved docs: {_docs(c['retrieved_docs'])}",
+                f"- cited docs: {_docs(c['cited_docs'])}",
                 f"- relevance: {_fmt(c['relevance'])}",
                 "",
                 "```text",
@@ -235,8 +243,8 @@ def _html_case(c: dict[str, Any]) -> str:
     return (
         f'<tr class="{result.lower()}"><td>{esc(c["id"])}<br><small>{esc(c["dataset"])}'
         f"</small></td><td>{result}</td><td>{esc('; '.join(c['reasons']))}</td>"
-        f"<td>{esc(c['question'])}</td><td>{esc(', '.join(c['retrieved_docs']))}</td>"
-        f"<td>{esc(', '.join(c['cited_docs']))}</td><td>{_fmt(c['relevance'])}</td>"
+        f"<td>{esc(c['question'])}</td><td>{esc(_docs(c['retrieved_docs']))}</td>"
+        f"<td>{esc(_docs(c['cited_docs']))}</td><td>{_fmt(c['relevance'])}</td>"
         f"<td><details{'' if c['passed'] else ' open'}><summary>answer</summary>"
         f"<pre>{esc(c['answer'])}</pre></details></td></tr>"
     )

@@ -24,7 +24,8 @@ def cases() -> list[EvalCase]:
 
 def answered(i: int, ok: bool = True) -> Graded:
     answer = f"The answer has fact {i} [1]." if ok else "The answer misses it [1]."
-    graded = Graded(f"case-{i}", answer, False, ["doc-a"], ["doc-b", "doc-a"], facts_total=1,
+    retrieved = ["doc-b", "doc-a", "doc-a"]
+    graded = Graded(f"case-{i}", answer, False, ["doc-a"], retrieved, facts_total=1,
                     facts_found=int(ok), relevance=0.91)  # fmt: skip
     graded.reasons = [] if ok else [f"missing facts: ['fact {i}']"]
     return graded
@@ -56,8 +57,13 @@ def test_a_forced_regression_names_the_failing_cases_first(tmp_path: Path) -> No
     assert md.index("## Failing cases") < md.index("## Metrics")
     failing = md[md.index("## Failing cases") : md.index("## Metrics")]
     assert re.findall(r"### (case-\d)", failing) == ["case-2", "case-3"]
-    expected = ("- question: Question 2?", "- retrieved docs: doc-b, doc-a", "- cited docs: doc-a",
-                "- relevance: 0.910", "missing facts: ['fact 2']")  # fmt: skip
+    expected = (
+        "- question: Question 2?",
+        "- retrieved docs: doc-b, doc-a ×2",
+        "- cited docs: doc-a",
+        "- relevance: 0.910",
+        "missing facts: ['fact 2']",
+    )
     for text in expected:
         assert text in failing, text
     # the full case table lists failures first too
