@@ -342,9 +342,11 @@ def _print_eval(run, folder: Path) -> None:
     for failure in run.failures:
         err.print(f"[bold red]FAIL[/] {escape(failure)}")
     failed_cases = run.failed_cases
-    out.print(f"{len(failed_cases)} of {len(run.graded)} cases failed; report: {folder}")
+    out.print(
+        f"{len(failed_cases)} of {len(run.graded)} cases failed; report: {folder}", soft_wrap=True
+    )
     for g in failed_cases:
-        out.print(f"  [red]✗[/] {escape(g.case_id)}: {escape(g.reasons[0])}")
+        out.print(f"  [red]✗[/] {escape(g.case_id)}: {escape(g.reasons[0])}", soft_wrap=True)
     out.print("[bold green]PASSED[/]" if not run.failures else "[bold red]FAILED[/]")
 
 
