@@ -277,7 +277,7 @@ def eval_command(
     settings = ev.with_backend(ev.library_settings(get_settings(), chosen), backend)
     checker = FigureChecker(ev.corpus_chunks(settings))
     warnings: list[str] = []
-    would_remove = None
+    would_remove, retrieval = None, {}
     if answers is not None:
         graded, warnings = ev.run_with_answers(ev.read_answers(answers), cases, checker)
         config = f"answers:{label}"
@@ -285,10 +285,10 @@ def eval_command(
         with ev.library_advisor(settings, chosen) as advisor:
             advisor.guard = not no_guard
             graded, would_remove = ev.run_with_advisor(advisor, cases, checker, sys.stderr.isatty())
+            retrieval = ev.labelled_retrieval(advisor, chosen) if label == "all" else {}
             config = f"{advisor.generator.name}{'-noguard' if no_guard else ''}:{label}"
-    run = ev.evaluate(
-        cases, graded, config, ev.load_baseline(chosen.baseline), settings.retrieval.k
-    )
+    baseline_data = ev.load_baseline(chosen.baseline)
+    run = ev.evaluate(cases, graded, config, baseline_data, settings.retrieval.k, retrieval)
     run.library = chosen.name
     run.warnings = warnings + run.warnings
     run.guard_would_remove = would_remove if no_guard else None
@@ -299,6 +299,7 @@ def eval_command(
         "index": "temporary" if chosen.corpus is not None and answers is None else "index.path",
         "datasets": str(dataset or chosen.datasets),
         "baseline": str(chosen.baseline) if chosen.baseline else None,
+        "retrieval_set": str(chosen.retrieval) if chosen.retrieval else None,
         "answers": str(answers) if answers else None,
         "guard": not no_guard,
     }

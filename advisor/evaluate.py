@@ -22,7 +22,7 @@ import statistics
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from advisor.chunking import Chunk, chunk_corpus
 from advisor.claims import FigureGuard
 from advisor.corpus import load_corpus
 from advisor.evalset import DATASET_DIR, DatasetError, EvalCase
+from advisor.labels import RETRIEVAL_SET, load_retrieval_set, retrieval_scores
 from advisor.metrics import GATED_FIGURE_KINDS, FigureChecker, Graded, grade, p95, summarize
 from advisor.settings import PROJECT_ROOT, IndexSettings, Settings
 from advisor.text import QuestionError
@@ -48,6 +49,8 @@ HIGHER_IS_BETTER = (
     "fact_coverage",
     "refusal_precision",
     "refusal_recall",
+    "labelled_hit_at_3",
+    "labelled_mrr",
 )
 LOWER_IS_BETTER = (
     *(f"{kind}_figure_rate" for kind in GATED_FIGURE_KINDS),
@@ -85,13 +88,16 @@ class Library:
     corpus: Path | None  # None: the settings' corpus_dir, through the index `advisor index` built
     datasets: Path  # the folder dataset names are looked up in
     baseline: Path | None  # None: no file; DEFAULT_THRESHOLDS gate, nothing can be recorded
+    retrieval: Path | None = None  # its labelled retrieval set, if it has one
 
     @classmethod
     def from_dir(cls, folder: Path) -> Library:
-        """evals/corpora/<name>/: corpus/, datasets/, baseline.json."""
+        """evals/corpora/<name>/: corpus/, datasets/, baseline.json, retrieval.yaml."""
         if not (folder / "corpus").is_dir():
             raise DatasetError(f"{folder} is not a library: it has no corpus/ folder")
-        return cls(folder.name, folder / "corpus", folder / "datasets", folder / "baseline.json")
+        labelled = folder / "retrieval.yaml"
+        return cls(folder.name, folder / "corpus", folder / "datasets", folder / "baseline.json",
+                   labelled if labelled.is_file() else None)  # fmt: skip
 
 
 def choose_library(
@@ -109,15 +115,15 @@ def choose_library(
     elif corpus is not None:
         root = corpus.parent
         if corpus.name == "corpus" and (root / "datasets").is_dir():
-            chosen = Library(root.name, corpus, root / "datasets", root / "baseline.json")
+            chosen = Library.from_dir(root)
         else:
             chosen = Library(corpus.name, corpus, DATASET_DIR, None)
     else:
-        chosen = Library("default", None, DATASET_DIR, BASELINE_PATH)
+        chosen = Library("default", None, DATASET_DIR, BASELINE_PATH, RETRIEVAL_SET)
     if chosen.corpus is not None and not chosen.corpus.is_dir():
         raise DatasetError(f"no corpus folder at {chosen.corpus}")
     if baseline is not None:
-        chosen = Library(chosen.name, chosen.corpus, chosen.datasets, baseline)
+        chosen = replace(chosen, baseline=baseline)
     return chosen
 
 
@@ -230,6 +236,22 @@ def relevance(advisor: Advisor, reply: Any) -> float | None:
         return advisor.retriever.relevance(query, advisor.retriever.search(query).hits)
     except (AttributeError, TypeError, ValueError):  # another retriever's API: not shown
         return None
+
+
+def labelled_retrieval(advisor: Advisor, library: Library) -> dict[str, float | None]:
+    """hit@3 and MRR of the advisor's retriever on the library's labelled retrieval set."""
+    if library.retrieval is None:
+        return {}
+    try:
+        cases = load_retrieval_set(library.retrieval)
+    except (OSError, KeyError, TypeError, ValueError) as err:
+        raise DatasetError(f"{library.retrieval}: cannot read the retrieval set ({err})") from err
+    k = max(3, advisor.settings.retrieval.k)
+
+    def search(question: str) -> list[tuple[str, str]]:
+        return [(h.chunk.doc_id, h.chunk.text) for h in advisor.retriever.search(question, k).hits]
+
+    return retrieval_scores(cases, search, k=3)
 
 
 def read_answers(path: Path) -> dict[str, AnswerLine]:
@@ -482,10 +504,12 @@ def evaluate(
     config: str,
     baseline: dict[str, Any],
     k: int,
+    extra: dict[str, float | None] | None = None,
 ) -> EvalRun:
-    """Score the run and gate it: bad figures, this dataset's thresholds, the baseline."""
+    """Score the run and gate it: bad figures, this dataset's thresholds, the baseline.
+    `extra` metrics (the labelled retrieval set's) are reported and gated with the rest."""
     baseline = normalize_baseline(baseline)
-    metrics = summarize(cases, graded, k)
+    metrics = summarize(cases, graded, k) | (extra or {})
     previous, warning = recorded_run(baseline, config, k)
     rows = metric_rows(metrics, thresholds_for(baseline, config.rpartition(":")[2]), previous)
     failures = case_failures(graded) + [p for row in rows for p in row.problems]

@@ -1,7 +1,12 @@
-"""The labelled retrieval set in evals/retrieval.yaml, shared by tests and the benchmark."""
+"""Labelled retrieval sets, shared by tests, the benchmark and the eval.
+
+The first library's is evals/retrieval.yaml; another library keeps its own in
+evals/corpora/<name>/retrieval.yaml.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,3 +46,16 @@ def load_retrieval_set(path: Path = RETRIEVAL_SET) -> list[RetrievalCase]:
         RetrievalCase(row["question"], _as_tuple(row["doc"]), _as_tuple(row["phrase"]))
         for row in rows
     ]
+
+
+def retrieval_scores(
+    cases: Sequence[RetrievalCase], search: Callable[[str], list[tuple[str, str]]], k: int = 3
+) -> dict[str, float | None]:
+    """hit@k and MRR of `search` (a question -> ranked (doc_id, text) passages) on a set."""
+    ranks = [case.rank_in(search(case.question)) for case in cases]
+    if not ranks:
+        return {f"labelled_hit_at_{k}": None, "labelled_mrr": None}
+    return {
+        f"labelled_hit_at_{k}": sum(r is not None and r <= k for r in ranks) / len(ranks),
+        "labelled_mrr": sum(1 / r for r in ranks if r) / len(ranks),
+    }

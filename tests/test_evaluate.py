@@ -337,6 +337,8 @@ def test_another_library_is_graded_on_a_temporary_index(
     assert {c["id"] for c in data["cases"]} == {"tiny-welder-pay", "tiny-paralegal-duties",
                                                  "tiny-pizza"}  # fmt: skip
     assert all(c["retrieved_docs"] for c in data["cases"])
+    assert data["metrics"]["labelled_hit_at_3"] == 1.0  # the library's own retrieval.yaml
+    assert data["settings"]["eval"]["retrieval_set"] == str(library / "retrieval.yaml")
     saved = json.loads((library / "baseline.json").read_text())
     assert saved["runs"]["extractive:all"]["k"] == 5
     assert thresholds_for(saved, "all")["off_occupation_figures"] == {"max": 0}

@@ -151,3 +151,13 @@ def test_off_occupation_figures_are_counted_and_fail_the_case() -> None:
     m = summarize([case()], [graded], k=5)
     assert m["off_occupation_figures"] == 1 and m["off_occupation_figure_rate"] == 1.0
     assert m["pass_rate"] == 0.0
+
+
+def test_labelled_retrieval_scores() -> None:
+    from advisor.labels import RetrievalCase, retrieval_scores
+
+    cases = [RetrievalCase("q1", ("a",), ("x",)), RetrievalCase("q2", ("b",), ("y",))]
+    ranked = {"q1": [("b", "y"), ("a", "x")], "q2": [("a", "x"), ("a", "y"), ("c", "z")]}
+    scores = retrieval_scores(cases, lambda q: ranked[q], k=3)
+    assert scores == {"labelled_hit_at_3": 0.5, "labelled_mrr": 0.25}
+    assert retrieval_scores([], lambda q: [], k=3)["labelled_mrr"] is None
