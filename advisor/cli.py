@@ -318,22 +318,22 @@ def eval_command(
 def _print_eval(run, folder: Path) -> None:
     from rich.table import Table
 
-    from advisor.evaluate import change_text
-
-    def fmt(value: float | None) -> str:
-        if value is None:
-            return "n/a"
-        return f"{value:.3f}" if isinstance(value, float) else str(value)
+    from advisor.evaluate import change_text, number_text
 
     title = f"eval {run.library} {run.config}: {len(run.graded)} cases, k={run.k}"
     table = Table(title=title)
     for column in ("metric", "value", "baseline", "threshold", "change", "pass"):
         table.add_column(column, justify="left" if column == "metric" else "right")
     for row in run.rows:
-        baseline = "" if row.baseline is None else fmt(row.baseline)
+        baseline = "" if row.baseline is None else number_text(row.baseline)
         status = {"FAIL": "[bold red]FAIL[/]", "pass": "[green]pass[/]"}.get(row.status, row.status)
         table.add_row(
-            row.name, fmt(row.value), baseline, row.threshold_text, change_text(row.change), status
+            row.name,
+            number_text(row.value),
+            baseline,
+            row.threshold_text,
+            change_text(row.change),
+            status,
         )
     out.print(table)
     if run.guard_would_remove is not None:

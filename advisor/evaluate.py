@@ -33,7 +33,7 @@ from advisor.chunking import Chunk, chunk_corpus
 from advisor.claims import FigureGuard
 from advisor.corpus import load_corpus
 from advisor.evalset import DATASET_DIR, DatasetError, EvalCase
-from advisor.labels import RETRIEVAL_SET, load_retrieval_set, retrieval_scores
+from advisor.labels import RETRIEVAL_SET, load_retrieval_set, retrieval_scores, retrieval_sets
 from advisor.metrics import GATED_FIGURE_KINDS, FigureChecker, Graded, grade, p95, summarize
 from advisor.settings import PROJECT_ROOT, IndexSettings, Settings
 from advisor.text import QuestionError
@@ -51,6 +51,8 @@ HIGHER_IS_BETTER = (
     "refusal_recall",
     "labelled_hit_at_3",
     "labelled_mrr",
+    "paraphrase_hit_at_3",
+    "paraphrase_mrr",
 )
 LOWER_IS_BETTER = (
     *(f"{kind}_figure_rate" for kind in GATED_FIGURE_KINDS),
@@ -239,19 +241,20 @@ def relevance(advisor: Advisor, reply: Any) -> float | None:
 
 
 def labelled_retrieval(advisor: Advisor, library: Library) -> dict[str, float | None]:
-    """hit@3 and MRR of the advisor's retriever on the library's labelled retrieval set."""
-    if library.retrieval is None:
-        return {}
-    try:
-        cases = load_retrieval_set(library.retrieval)
-    except (OSError, KeyError, TypeError, ValueError) as err:
-        raise DatasetError(f"{library.retrieval}: cannot read the retrieval set ({err})") from err
+    """hit@3 and MRR of the advisor's retriever on the library's labelled retrieval sets."""
     k = max(3, advisor.settings.retrieval.k)
 
     def search(question: str) -> list[tuple[str, str]]:
         return [(h.chunk.doc_id, h.chunk.text) for h in advisor.retriever.search(question, k).hits]
 
-    return retrieval_scores(cases, search, k=3)
+    scores: dict[str, float | None] = {}
+    for prefix, path in retrieval_sets(library.retrieval).items():
+        try:
+            cases = load_retrieval_set(path)
+        except (OSError, KeyError, TypeError, ValueError) as err:
+            raise DatasetError(f"{path}: cannot read this retrieval set ({err})") from err
+        scores |= retrieval_scores(cases, search, k=3, prefix=prefix)
+    return scores
 
 
 def read_answers(path: Path) -> dict[str, AnswerLine]:
@@ -425,6 +428,13 @@ def threshold_text(limit: dict[str, float]) -> str:
     return ", ".join(p for p in parts if p)
 
 
+def number_text(value: float | None) -> str:
+    """A share or rate with three decimals, a count as an integer, None as n/a."""
+    if value is None:
+        return "n/a"
+    return str(value) if isinstance(value, int) else f"{value:.3f}"
+
+
 def change_text(change: float | None) -> str:
     """`+0.012`, `-0.500`, `0` (within rounding), or "" when there is nothing to compare."""
     if change is None:
@@ -446,17 +456,18 @@ def metric_rows(
         rows.append(row)
         if value is None:
             continue
-        limit = row.threshold
+        limit, shown = row.threshold, number_text(value)
         if "min" in limit and value < limit["min"]:
-            row.problems.append(f"{name} = {value:.3f} is below the threshold {limit['min']}")
+            row.problems.append(f"{name} = {shown} is below the threshold {limit['min']}")
         if "max" in limit and value > limit["max"]:
-            row.problems.append(f"{name} = {value:.3f} is above the threshold {limit['max']}")
+            row.problems.append(f"{name} = {shown} is above the threshold {limit['max']}")
         if row.baseline is None:
             continue
+        was = number_text(row.baseline)
         if name in HIGHER_IS_BETTER and value < row.baseline - TOLERANCE:
-            row.problems.append(f"{name} fell from {row.baseline:.3f} to {value:.3f}")
+            row.problems.append(f"{name} fell from {was} to {shown}")
         if name in LOWER_IS_BETTER and value > row.baseline + TOLERANCE:
-            row.problems.append(f"{name} rose from {row.baseline:.3f} to {value:.3f}")
+            row.problems.append(f"{name} rose from {was} to {shown}")
     return rows
 
 

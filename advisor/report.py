@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from advisor.evaluate import EvalRun, change_text, threshold_text
+from advisor.evaluate import EvalRun, change_text, number_text, threshold_text
 
 
 def run_json(run: EvalRun) -> dict[str, Any]:
@@ -251,9 +251,7 @@ def _html_case(c: dict[str, Any]) -> str:
 
 
 def _fmt(value: Any, missing: str = "n/a") -> str:
-    if value is None:
-        return missing
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
+    return missing if value is None else number_text(value)
 
 
 def write_report(run: EvalRun, reports_dir: Path) -> Path:

@@ -338,6 +338,7 @@ def test_another_library_is_graded_on_a_temporary_index(
                                                  "tiny-pizza"}  # fmt: skip
     assert all(c["retrieved_docs"] for c in data["cases"])
     assert data["metrics"]["labelled_hit_at_3"] == 1.0  # the library's own retrieval.yaml
+    assert data["metrics"]["paraphrase_hit_at_3"] == 1.0  # ... and its paraphrases.yaml
     assert data["settings"]["eval"]["retrieval_set"] == str(library / "retrieval.yaml")
     saved = json.loads((library / "baseline.json").read_text())
     assert saved["runs"]["extractive:all"]["k"] == 5

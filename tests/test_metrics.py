@@ -161,3 +161,14 @@ def test_labelled_retrieval_scores() -> None:
     scores = retrieval_scores(cases, lambda q: ranked[q], k=3)
     assert scores == {"labelled_hit_at_3": 0.5, "labelled_mrr": 0.25}
     assert retrieval_scores([], lambda q: [], k=3)["labelled_mrr"] is None
+
+
+def test_a_library_s_retrieval_sets_are_found_beside_each_other(tmp_path) -> None:
+    from advisor.labels import retrieval_sets
+
+    labelled = tmp_path / "retrieval.yaml"
+    assert retrieval_sets(None) == {} and retrieval_sets(labelled) == {}
+    labelled.write_text("[]")
+    assert retrieval_sets(labelled) == {"labelled": labelled}
+    (tmp_path / "paraphrases.yaml").write_text("[]")
+    assert set(retrieval_sets(labelled)) == {"labelled", "paraphrase"}
