@@ -196,13 +196,18 @@ class _CleanHelpCommand(typer.core.TyperCommand):
 def _eval_help() -> str:
     from advisor.settings import PROJECT_ROOT
 
+    def names(folder: Path) -> str:
+        return ", ".join(p.stem for p in sorted(folder.glob("*.yaml"))) or "none"
+
     evals = PROJECT_ROOT / "evals"
-    names = ", ".join(p.stem for p in sorted((evals / "datasets").glob("*.yaml"))) or "none"
-    libraries = [p.name for p in sorted((evals / "corpora").glob("*/corpus"))]
-    more = f" Other libraries in evals/corpora/: {', '.join(libraries)}." if libraries else ""
+    libraries = [
+        f"{p.parent.name} ({names(p.parent / 'datasets')})"
+        for p in sorted((evals / "corpora").glob("*/corpus"))
+    ]
+    more = f" Other libraries (evals/corpora/): {'; '.join(libraries)}." if libraries else ""
     return (
         "Run a library's eval datasets, write a report, and fail on a regression.\n\n"
-        f"Datasets of the first library (evals/datasets/): {names}.{more} "
+        f"Datasets of the first library (evals/datasets/): {names(evals / 'datasets')}.{more} "
         "`--library evals/corpora/NAME` grades another library against a temporary index "
         "and its own baseline.json."
     )
