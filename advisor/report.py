@@ -60,15 +60,18 @@ def run_json(run: EvalRun) -> dict[str, Any]:
     }
 
 
-def history(reports_dir: Path, config: str, library: str = "default") -> list[dict[str, Any]]:
-    """Earlier reports of the same library and configuration, oldest first."""
+def history(
+    reports_dir: Path, config: str, library: str = "default", k: int | None = None
+) -> list[dict[str, Any]]:
+    """Earlier reports of the same library, configuration and k, oldest first."""
     found = []
     for path in sorted(reports_dir.glob("*/report.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             continue
-        if data.get("config") == config and data.get("library", "default") == library:
+        same_k = k is None or data.get("k", k) == k
+        if data.get("config") == config and data.get("library", "default") == library and same_k:
             found.append(data)
     return found
 
@@ -261,6 +264,6 @@ def write_report(run: EvalRun, reports_dir: Path) -> Path:
     data = run_json(run)
     (folder / "report.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
     (folder / "report.md").write_text(markdown(data), encoding="utf-8")
-    charts = small_multiples(history(reports_dir, run.config, run.library), data["table"])
+    charts = small_multiples(history(reports_dir, run.config, run.library, run.k), data["table"])
     (folder / "report.html").write_text(html_report(data, charts), encoding="utf-8")
     return folder
