@@ -101,3 +101,17 @@ def test_secrets_are_masked_in_the_recorded_settings() -> None:
     text = json.dumps(data)
     assert "sk-secret" not in text and "pw@" not in text
     assert data["generator"]["base_url"] == "http://***@host:8000/v1"
+
+
+def test_charts_plot_earlier_runs_of_the_same_library_config_and_k(tmp_path: Path) -> None:
+    from advisor.report import history
+
+    graded = [answered(i) for i in range(4)]
+    for library, k in (("default", 5), ("default", 5), ("default", 3), ("careers", 5)):
+        run = evaluate(cases(), graded, "extractive:all", BASELINE, k)
+        run.library = library
+        write_report(run, tmp_path)
+    assert len(history(tmp_path, "extractive:all", "default", 5)) == 2
+    assert len(history(tmp_path, "extractive:all", "default", 3)) == 1
+    assert len(history(tmp_path, "extractive:all", "careers", 5)) == 1
+    assert history(tmp_path, "extractive:pay", "default", 5) == []
