@@ -272,6 +272,7 @@ def eval_command(
 ) -> None:
     from advisor import evaluate as ev
     from advisor.evalset import dataset_paths, load_cases
+    from advisor.gate import load_baseline
     from advisor.metrics import FigureChecker
     from advisor.report import write_report
     from advisor.settings import PROJECT_ROOT
@@ -292,7 +293,7 @@ def eval_command(
             graded, would_remove = ev.run_with_advisor(advisor, cases, checker, sys.stderr.isatty())
             retrieval = ev.labelled_retrieval(advisor, chosen) if label == "all" else {}
             config = f"{advisor.generator.name}{'-noguard' if no_guard else ''}:{label}"
-    baseline_data = ev.load_baseline(chosen.baseline)
+    baseline_data = load_baseline(chosen.baseline)
     run = ev.evaluate(cases, graded, config, baseline_data, settings.retrieval.k, retrieval)
     run.library = chosen.name
     run.warnings = warnings + run.warnings
@@ -323,7 +324,7 @@ def eval_command(
 def _print_eval(run, folder: Path) -> None:
     from rich.table import Table
 
-    from advisor.evaluate import change_text, number_text
+    from advisor.gate import change_text, number_text
 
     title = f"eval {run.library} {run.config}: {len(run.graded)} cases, k={run.k}"
     table = Table(title=title)

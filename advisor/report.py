@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from advisor.evaluate import EvalRun, change_text, number_text, threshold_text
+from advisor.evaluate import EvalRun
+from advisor.gate import change_text, number_text, threshold_text
 
 
 def run_json(run: EvalRun) -> dict[str, Any]:

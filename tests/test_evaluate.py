@@ -13,17 +13,19 @@ from advisor.answer import Advisor
 from advisor.cli import main
 from advisor.evalset import DatasetError, EvalCase, load_cases, load_dataset
 from advisor.evaluate import (
-    ALL,
-    BASELINE_PATH,
     corpus_chunks,
     evaluate,
-    gate,
     library_dirs,
+    run_with_advisor,
+    update_baseline,
+)
+from advisor.gate import (
+    ALL,
+    BASELINE_PATH,
+    gate,
     load_baseline,
     normalize_baseline,
-    run_with_advisor,
     thresholds_for,
-    update_baseline,
 )
 from advisor.generators import ChatModelGenerator
 from advisor.metrics import GATED_FIGURE_KINDS, FigureChecker, FigureIssue, Graded

@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 from advisor.evalset import EvalCase
-from advisor.evaluate import ALL, evaluate, update_baseline
+from advisor.evaluate import evaluate, update_baseline
+from advisor.gate import ALL
 from advisor.metrics import Graded
 from advisor.report import write_report
 from advisor.settings import Settings
