@@ -54,8 +54,14 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Every library, each against its own baseline: the first (corpus/, evals/datasets/,
+# evals/baseline.json) on the index, then each evals/corpora/<name>/ on a temporary
+# index. All of them run; the target fails if any of them fails.
 eval: install index
-	$(BIN)/advisor eval
+	rc=0; $(BIN)/advisor eval || rc=1; \
+	for library in evals/corpora/*/; do \
+	  if [ -d "$$library/corpus" ]; then $(BIN)/advisor eval --library "$$library" || rc=1; fi; \
+	done; exit $$rc
 
 bench: install index
 	$(BIN)/python evals/bench.py

@@ -1,4 +1,8 @@
-"""Eval datasets: YAML cases in evals/datasets/, validated on load.
+"""Eval datasets: YAML cases in a library's datasets folder, validated on load.
+
+The first library's datasets are evals/datasets/*.yaml; another library keeps
+its own in evals/corpora/<name>/datasets/. A dataset is chosen by name, by
+folder or by file (`dataset_paths`).
 
 A case is a conversation (earlier turns, then the question), the articles
 that should be cited, the facts an answer must contain (a list inside the
@@ -91,14 +95,42 @@ def load_dataset(path: Path) -> list[EvalCase]:
     return cases
 
 
-def load_cases(name: str | None = None, directory: Path = DATASET_DIR) -> list[EvalCase]:
-    """All datasets, or the one named; ids must be unique across what is loaded."""
+def dataset_names(directory: Path = DATASET_DIR) -> list[str]:
+    """The datasets in a folder, by name (file stem), for `--help` and error messages."""
+    return [p.stem for p in sorted(directory.glob("*.yaml"))]
+
+
+def dataset_paths(spec: str | Path | None, directory: Path = DATASET_DIR) -> tuple[list[Path], str]:
+    """The files a `--dataset` value selects, and the label runs are recorded under.
+
+    `spec` is a dataset name in `directory` (label: the name), a folder of
+    `*.yaml` datasets (label: "all"), one YAML file (label: its stem), or None
+    for every dataset in `directory` (label: "all").
+    """
+    if spec is None or str(spec) == "":
+        return _folder(directory), "all"
+    named = directory / f"{spec}.yaml"
+    if "/" not in str(spec) and named.is_file():
+        return [named], str(spec)
+    path = Path(spec)
+    if path.is_dir():
+        return _folder(path), "all"
+    if path.is_file():
+        return [path], path.stem
+    known = ", ".join(dataset_names(directory)) or "none"
+    raise DatasetError(f"no dataset named {str(spec)!r} in {directory} (known: {known})")
+
+
+def _folder(directory: Path) -> list[Path]:
     paths = sorted(directory.glob("*.yaml"))
-    if name:
-        paths = [p for p in paths if p.stem == name]
-        if not paths:
-            known = ", ".join(p.stem for p in sorted(directory.glob("*.yaml")))
-            raise DatasetError(f"no dataset named {name!r} (known: {known})")
+    if not paths:
+        raise DatasetError(f"no dataset (*.yaml) in {directory}")
+    return paths
+
+
+def load_cases(name: str | Path | None = None, directory: Path = DATASET_DIR) -> list[EvalCase]:
+    """All datasets, or the one selected (see dataset_paths); ids must be unique."""
+    paths, _ = dataset_paths(name, directory)
     cases = [case for path in paths for case in load_dataset(path)]
     seen: set[str] = set()
     for case in cases:

@@ -1,17 +1,29 @@
-"""`advisor eval`: run the datasets, score them, compare with the baseline, gate.
+"""`advisor eval`: run a library's datasets, score them, compare with its baseline, gate.
+
+A library is a folder of articles, its eval datasets and its baseline. The first
+library is corpus/ with evals/datasets/ and evals/baseline.json, graded against
+the index `advisor index` built; another lives in evals/corpora/<name>/ (corpus/,
+datasets/, retrieval.yaml, baseline.json) and is graded against a temporary index
+built for the run, so index/ is never touched.
 
 Answers come from this advisor (any backend, guard on or off) or from a
-JSON-lines file produced elsewhere, and are graded the same way. The gate
-fails when a metric crosses its threshold or falls below the committed
-baseline for the same configuration; `--update-baseline` rewrites it on purpose.
+JSON-lines file produced elsewhere, and are graded the same way. A run fails
+when a case states a bad figure, when a metric crosses its threshold (for that
+dataset), or when it falls below the library's baseline for the same
+configuration (advisor.gate); `--update-baseline` rewrites the baseline on
+purpose. A metric with nothing to measure in the chosen cases is "n/a" (None)
+and is not gated.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import statistics
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,29 +33,24 @@ from advisor.answer import Advisor
 from advisor.chunking import Chunk, chunk_corpus
 from advisor.claims import FigureGuard
 from advisor.corpus import load_corpus
-from advisor.evalset import DatasetError, EvalCase
-from advisor.metrics import FigureChecker, Graded, grade, p95, summarize
-from advisor.settings import PROJECT_ROOT, Settings
+from advisor.evalset import DATASET_DIR, DatasetError, EvalCase
+from advisor.gate import (
+    BASELINE_PATH,
+    HIGHER_IS_BETTER,
+    LOWER_IS_BETTER,
+    MetricRow,
+    load_baseline,
+    metric_rows,
+    normalize_baseline,
+    recorded_run,
+    thresholds_for,
+)
+from advisor.labels import RETRIEVAL_SET, load_retrieval_set, retrieval_scores, retrieval_sets
+from advisor.metrics import GATED_FIGURE_KINDS, FigureChecker, Graded, grade, p95, summarize
+from advisor.settings import PROJECT_ROOT, IndexSettings, Settings
 from advisor.text import QuestionError
 
-BASELINE_PATH = PROJECT_ROOT / "evals" / "baseline.json"
-HIGHER_IS_BETTER = (
-    "pass_rate",
-    "hit_at_5",
-    "mrr",
-    "citation_validity",
-    "cited_from_expected",
-    "fact_coverage",
-    "refusal_precision",
-    "refusal_recall",
-)
-LOWER_IS_BETTER = (
-    "fabricated_figure_rate",
-    "misattributed_figure_rate",
-    "fabricated_figures",
-    "misattributed_figures",
-)
-TOLERANCE = 0.005
+CORPORA_DIR = PROJECT_ROOT / "evals" / "corpora"
 
 
 class AnswerLine(BaseModel):
@@ -54,21 +61,130 @@ class AnswerLine(BaseModel):
     citations: list[dict[str, Any]] = []
 
 
+@dataclass(frozen=True)
+class Library:
+    """What one eval grades: articles, datasets, and the baseline they are gated by."""
+
+    name: str
+    corpus: Path | None  # None: the settings' corpus_dir, through the index `advisor index` built
+    datasets: Path  # the folder dataset names are looked up in
+    baseline: Path | None  # None: no file; DEFAULT_THRESHOLDS gate, nothing can be recorded
+    retrieval: Path | None = None  # its labelled retrieval set, if it has one
+
+    @classmethod
+    def from_dir(cls, folder: Path) -> Library:
+        """evals/corpora/<name>/: corpus/, datasets/, baseline.json, retrieval.yaml."""
+        if not (folder / "corpus").is_dir():
+            raise DatasetError(f"{folder} is not a library: it has no corpus/ folder")
+        labelled = folder / "retrieval.yaml"
+        return cls(folder.name, folder / "corpus", folder / "datasets", folder / "baseline.json",
+                   labelled if labelled.is_file() else None)  # fmt: skip
+
+
+def choose_library(
+    library: Path | None = None, corpus: Path | None = None, baseline: Path | None = None
+) -> Library:
+    """The library `advisor eval` grades, from --library, --corpus and --baseline.
+
+    With --corpus alone, a folder named corpus/ beside a datasets/ folder is read
+    as that library (its datasets and baseline.json); any other folder is graded
+    with the first library's datasets unless --dataset says otherwise, and has no
+    baseline unless --baseline names one.
+    """
+    if library is not None:
+        chosen = Library.from_dir(library)
+    elif corpus is not None:
+        root = corpus.parent
+        if corpus.name == "corpus" and (root / "datasets").is_dir():
+            chosen = Library.from_dir(root)
+        else:
+            chosen = Library(corpus.name, corpus, DATASET_DIR, None)
+    else:
+        chosen = Library("default", None, DATASET_DIR, BASELINE_PATH, RETRIEVAL_SET)
+    if chosen.corpus is not None and not chosen.corpus.is_dir():
+        raise DatasetError(f"no corpus folder at {chosen.corpus}")
+    if baseline is not None:
+        chosen = replace(chosen, baseline=baseline)
+    return chosen
+
+
+def library_dirs(root: Path = CORPORA_DIR) -> list[Path]:
+    """The extra libraries in evals/corpora/ (folders with a corpus/)."""
+    return sorted(p for p in root.glob("*") if (p / "corpus").is_dir())
+
+
 @dataclass
 class EvalRun:
     config: str
     cases: list[EvalCase]
     graded: list[Graded]
-    metrics: dict[str, float]
+    metrics: dict[str, float | None]
     stage_latency: dict[str, dict[str, float]] = field(default_factory=dict)
     guard_would_remove: int | None = None
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    library: str = "default"
+    k: int = 5
+    rows: list[MetricRow] = field(default_factory=list)
+    by_dataset: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dataset(self) -> str:
+        return self.config.rsplit(":", 1)[-1]
+
+    @property
+    def failed_cases(self) -> list[Graded]:
+        return [g for g in self.graded if not g.passed]
 
 
 def corpus_chunks(settings: Settings) -> list[Chunk]:
     """The checker reads the articles themselves, not the index it is checking."""
     return chunk_corpus(load_corpus(settings.corpus_dir).articles, settings.chunking)
+
+
+def corpus_checker(settings: Settings) -> FigureChecker:
+    """The independent figure checker for a library: its articles and their lexicon,
+    derived afresh from the folder (with its library.yaml), not read from the index."""
+    from advisor.knowledge.library import library_lexicon
+
+    articles = load_corpus(settings.corpus_dir).articles
+    lexicon = library_lexicon(articles, settings.corpus_dir)
+    return FigureChecker(chunk_corpus(articles, settings.chunking), lexicon)
+
+
+def with_backend(settings: Settings, backend: str | None) -> Settings:
+    """Settings with another generator backend, validated like ADVISOR_GENERATOR__BACKEND."""
+    if not backend:
+        return settings
+    chosen = {**settings.generator.model_dump(), "backend": backend}
+    generator = type(settings.generator).model_validate(chosen)
+    return settings.model_copy(update={"generator": generator})
+
+
+@contextmanager
+def library_advisor(settings: Settings, library: Library) -> Iterator[Advisor]:
+    """An advisor over the library: the built index for the first, else a temporary one."""
+    if library.corpus is None:
+        yield Advisor(settings)
+        return
+    from advisor.embeddings import SentenceEmbedder
+    from advisor.index import build_index
+    from advisor.retrieve import Retriever
+
+    with tempfile.TemporaryDirectory(prefix="advisor-eval-") as folder:
+        index = IndexSettings(path=Path(folder) / "index")
+        temporary = settings.model_copy(update={"corpus_dir": library.corpus, "index": index})
+        embedder = SentenceEmbedder(temporary.embedding)
+        build_index(temporary, embedder)
+        yield Advisor(temporary, Retriever(temporary, embedder))
+
+
+def library_settings(settings: Settings, library: Library) -> Settings:
+    """The settings a run of this library uses (its corpus, for the checker and the report)."""
+    if library.corpus is None:
+        return settings
+    return settings.model_copy(update={"corpus_dir": library.corpus})
 
 
 # An --answers file may leave citation fields out; they are read as empty.
@@ -96,9 +212,38 @@ def run_with_advisor(
         numbers = [c.n for c in reply.citations]
         graded.append(
             grade(case, reply.answer, reply.citations, numbers, checker, reply.retrieved,
-                  reply.timings_ms)
+                  reply.timings_ms, relevance(advisor, reply))
         )  # fmt: skip
     return graded, would_remove
+
+
+def relevance(advisor: Advisor, reply: Any) -> float | None:
+    """The score the refusal threshold is compared with, for the report: the reply's own
+    when it carries one, else recomputed from the same search (a few ms), else None."""
+    if getattr(reply, "relevance", None) is not None:
+        return reply.relevance
+    query = getattr(reply, "standalone_question", "")
+    try:
+        return advisor.retriever.relevance(query, advisor.retriever.search(query).hits)
+    except (AttributeError, TypeError, ValueError):  # another retriever's API: not shown
+        return None
+
+
+def labelled_retrieval(advisor: Advisor, library: Library) -> dict[str, float | None]:
+    """hit@3 and MRR of the advisor's retriever on the library's labelled retrieval sets."""
+    k = max(3, advisor.settings.retrieval.k)
+
+    def search(question: str) -> list[tuple[str, str]]:
+        return [(h.chunk.doc_id, h.chunk.text) for h in advisor.retriever.search(question, k).hits]
+
+    scores: dict[str, float | None] = {}
+    for prefix, path in retrieval_sets(library.retrieval).items():
+        try:
+            cases = load_retrieval_set(path)
+        except (OSError, KeyError, TypeError, ValueError) as err:
+            raise DatasetError(f"{path}: cannot read this retrieval set ({err})") from err
+        scores |= retrieval_scores(cases, search, k=3, prefix=prefix)
+    return scores
 
 
 def read_answers(path: Path) -> dict[str, AnswerLine]:
@@ -123,8 +268,14 @@ def run_with_answers(
 ) -> tuple[list[Graded], list[str]]:
     graded, warnings = [], []
     by_id = {c.id: c for c in cases}
-    for unknown in sorted(set(answers) - set(by_id)):
-        warnings.append(f"answer for unknown case {unknown!r} ignored")
+    unknown = sorted(set(answers) - set(by_id))
+    if unknown and len(unknown) == len(answers):
+        warnings.append(
+            f"no answer matches a case of the chosen dataset ({len(unknown)} unknown ids, "
+            f"e.g. {unknown[0]!r}): is --dataset the one these answers were written for?"
+        )
+    else:
+        warnings += [f"answer for unknown case {u!r} ignored" for u in unknown]
     for case in cases:
         entry = answers.get(case.id)
         if entry is None:
@@ -153,53 +304,31 @@ def stage_latency(graded: Sequence[Graded]) -> dict[str, dict[str, float]]:
     }
 
 
-def load_baseline(path: Path = BASELINE_PATH) -> dict[str, Any]:
-    if not path.exists():
-        return {"thresholds": {}, "runs": {}}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise DatasetError(f"the baseline {path} is unreadable: {err}") from err
-
-
-def gate(metrics: dict[str, float], config: str, baseline: dict[str, Any]) -> list[str]:
-    """Every reason this run must fail: thresholds first, then regressions against the baseline."""
-    failures = []
-    for name, limit in baseline.get("thresholds", {}).items():
-        value = metrics.get(name)
-        if value is None:
-            continue
-        if "min" in limit and value < limit["min"]:
-            failures.append(f"{name} = {value:.3f} is below the threshold {limit['min']}")
-        if "max" in limit and value > limit["max"]:
-            failures.append(f"{name} = {value:.3f} is above the threshold {limit['max']}")
-    previous = baseline.get("runs", {}).get(config)
-    for name in HIGHER_IS_BETTER if previous else ():
-        if name in previous and metrics.get(name, 0) < previous[name] - TOLERANCE:
-            failures.append(f"{name} fell from {previous[name]:.3f} to {metrics[name]:.3f}")
-    for name in LOWER_IS_BETTER if previous else ():
-        if name in previous and metrics.get(name, 0) > previous[name] + TOLERANCE:
-            failures.append(f"{name} rose from {previous[name]:.3f} to {metrics[name]:.3f}")
-    return failures
-
-
 def case_failures(graded: Sequence[Graded]) -> list[str]:
     """Cases that state a bad figure, named with the figure: these always fail the run."""
     return [
         f"{g.case_id}: {issue.kind} figure {issue.figure} ({issue.detail})"
         for g in graded
         for issue in g.issues
-        if issue.kind in ("fabricated", "misattributed", "off_occupation")
+        if issue.kind in GATED_FIGURE_KINDS
     ]
 
 
-def update_baseline(run: EvalRun, path: Path = BASELINE_PATH) -> None:
-    baseline = load_baseline(path)
-    keep = HIGHER_IS_BETTER + LOWER_IS_BETTER
-    baseline.setdefault("runs", {})[run.config] = {
-        k: round(v, 4) for k, v in run.metrics.items() if k in keep
+def per_dataset(
+    cases: Sequence[EvalCase], graded: Sequence[Graded], k: int
+) -> dict[str, dict[str, float | None]]:
+    names = list(dict.fromkeys(c.dataset for c in cases))
+    if len(names) < 2:
+        return {}
+    by_id = {c.id: c for c in cases}
+    return {
+        name: summarize(
+            [c for c in cases if c.dataset == name],
+            [g for g in graded if by_id[g.case_id].dataset == name],
+            k,
+        )
+        for name in names
     }
-    path.write_text(json.dumps(baseline, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def evaluate(
@@ -208,7 +337,48 @@ def evaluate(
     config: str,
     baseline: dict[str, Any],
     k: int,
+    extra: dict[str, float | None] | None = None,
 ) -> EvalRun:
-    metrics = summarize(cases, graded, k)
-    failures = case_failures(graded) + gate(metrics, config, baseline)
-    return EvalRun(config, list(cases), graded, metrics, stage_latency(graded), failures=failures)
+    """Score the run and gate it: bad figures, this dataset's thresholds, the baseline.
+    `extra` metrics (the labelled retrieval set's) are reported and gated with the rest."""
+    baseline = normalize_baseline(baseline)
+    metrics = summarize(cases, graded, k) | (extra or {})
+    previous, warning = recorded_run(baseline, config, k)
+    rows = metric_rows(metrics, thresholds_for(baseline, config.rpartition(":")[2]), previous)
+    failures = case_failures(graded) + [p for row in rows for p in row.problems]
+    by_dataset = per_dataset(cases, graded, k)
+    for name, values in by_dataset.items():  # a dataset's own thresholds, inside a whole run
+        own = baseline.get("thresholds", {}).get(name, {})
+        failures += [f"{name}: {p}" for row in metric_rows(values, own, None) for p in row.problems]
+    run = EvalRun(config, list(cases), graded, metrics, stage_latency(graded), failures=failures,
+                  k=k, rows=rows, by_dataset=by_dataset)  # fmt: skip
+    if warning:
+        run.warnings.append(f"{warning}k={k}: compared with thresholds only")
+    return run
+
+
+def update_baseline(run: EvalRun, path: Path | None = BASELINE_PATH) -> None:
+    """Record this run (and, for a whole run, each dataset's part) as the baseline."""
+    if path is None:
+        raise DatasetError("this library has no baseline file; name one with --baseline")
+    baseline = load_baseline(path)
+    keep = HIGHER_IS_BETTER + LOWER_IS_BETTER
+
+    def kept(metrics: dict[str, float | None]) -> dict[str, float]:
+        return {k: round(v, 4) for k, v in metrics.items() if k in keep and v is not None}
+
+    record: dict[str, Any] = {"k": run.k, "metrics": kept(run.metrics)}
+    if run.by_dataset:
+        record["datasets"] = {name: kept(m) for name, m in run.by_dataset.items()}
+    baseline["runs"][run.config] = record
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(baseline, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def effective_settings(settings: Settings) -> dict[str, Any]:
+    """The settings a run used, as JSON, with secrets and URL passwords masked."""
+    data = json.loads(settings.model_dump_json())
+    url = data.get("generator", {}).get("base_url")
+    if url:
+        data["generator"]["base_url"] = re.sub(r"//[^/@]*@", "//***@", url)
+    return data

@@ -49,6 +49,7 @@ class Graded:
     refusal_ok: bool = True
     timings_ms: dict[str, float] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
+    relevance: float | None = None  # the advisor's in-scope score, when the reply gives it
 
     @property
     def passed(self) -> bool:
@@ -129,6 +130,7 @@ def grade(
     checker: FigureChecker,
     retrieved_docs: Sequence[str] = (),
     timings_ms: dict[str, float] | None = None,
+    relevance: float | None = None,
 ) -> Graded:
     """Score one answer; `numbers` are the citation numbers its passages carry."""
     refused = is_refusal(answer)
@@ -139,6 +141,7 @@ def grade(
         [c.doc_id for c in citations],
         list(retrieved_docs),
         timings_ms=dict(timings_ms or {}),
+        relevance=relevance,
     )
     graded.invalid_citations = [n for n in citations_in(answer) if n not in set(numbers)]
     graded.figures, graded.issues = checker.check(answer, citations, case.question)
@@ -161,15 +164,24 @@ def _reasons(case: EvalCase, g: Graded) -> list[str]:
         reasons.append(f"missing facts: {missing}")
     if g.forbidden:
         reasons.append(f"contains forbidden patterns: {g.forbidden}")
-    return reasons
+    # Figures that always fail a case come first: they are the reason a maintainer reads.
+    return sorted(reasons, key=lambda r: r.split(" figure ")[0] not in GATED_FIGURE_KINDS)
 
 
-def _ratio(numerator: float, denominator: float, empty: float = 1.0) -> float:
-    return numerator / denominator if denominator else empty
+def _ratio(numerator: float, denominator: float) -> float | None:
+    """A share, or None ("n/a") when there is nothing to measure: never a made-up 0 or 1."""
+    return numerator / denominator if denominator else None
 
 
-def summarize(cases: Sequence[EvalCase], graded: Sequence[Graded], k: int) -> dict[str, float]:
-    """The metric summary a report shows and the gate compares."""
+def summarize(
+    cases: Sequence[EvalCase], graded: Sequence[Graded], k: int
+) -> dict[str, float | None]:
+    """The metric summary a report shows and the gate compares.
+
+    A metric with no case to measure (refusal recall on a dataset with nothing to
+    refuse) is None, shown as "n/a" and never gated. `hit_at_k` uses the run's
+    retrieval k, which the report records beside it.
+    """
     by_id = {c.id: c for c in cases}
     with_docs = [g for g in graded if by_id[g.case_id].expect_docs and not by_id[g.case_id].refuse]
     ranks = [
@@ -180,37 +192,36 @@ def summarize(cases: Sequence[EvalCase], graded: Sequence[Graded], k: int) -> di
     figures = sum(g.figures for g in graded)
     count = {
         kind: sum(i.kind == kind for g in graded for i in g.issues)
-        for kind in ("fabricated", "misattributed", "uncited")
+        for kind in (*GATED_FIGURE_KINDS, "uncited")
     }
     judged = [g for g in graded if by_id[g.case_id].refuse is not None]
     should = [g for g in judged if by_id[g.case_id].refuse]
     did = [g for g in judged if g.refused]
     total_markers = sum(len(citations_in(g.answer)) for g in graded)
-    latencies = [g.timings_ms.get("total") for g in graded if g.timings_ms.get("total")]
-    return {
+    invalid = _ratio(sum(len(g.invalid_citations) for g in graded), total_markers)
+    latencies = [g.timings_ms["total"] for g in graded if g.timings_ms.get("total")]
+    summary: dict[str, float | None] = {
         "cases": len(graded),
         "pass_rate": _ratio(sum(g.passed for g in graded), len(graded)),
-        f"hit_at_{k}": _ratio(sum(r is not None and r <= k for r in ranks), len(ranks)),
+        "hit_at_k": _ratio(sum(r is not None and r <= k for r in ranks), len(ranks)),
         "mrr": _ratio(sum(1 / r for r in ranks if r), len(ranks)),
-        "citation_validity": 1
-        - _ratio(sum(len(g.invalid_citations) for g in graded), total_markers, 0.0),
+        "citation_validity": None if invalid is None else 1 - invalid,
         "cited_from_expected": _ratio(
             sum(d in by_id[g.case_id].expect_docs for g, d in cited), len(cited)
         ),
         "fact_coverage": _ratio(
             sum(g.facts_found for g in graded), sum(g.facts_total for g in graded)
         ),
-        "refusal_precision": _ratio(sum(by_id[g.case_id].refuse for g in did), len(did)),
+        "refusal_precision": _ratio(sum(bool(by_id[g.case_id].refuse) for g in did), len(did)),
         "refusal_recall": _ratio(sum(g.refused for g in should), len(should)),
+        "false_refusals": sum(g.refused for g in judged if by_id[g.case_id].refuse is False),
         "figures_stated": figures,
-        "fabricated_figures": count["fabricated"],
-        "misattributed_figures": count["misattributed"],
-        "uncited_figures": count["uncited"],
-        "fabricated_figure_rate": _ratio(count["fabricated"], figures, 0.0),
-        "misattributed_figure_rate": _ratio(count["misattributed"], figures, 0.0),
-        "latency_p50_ms": statistics.median(latencies) if latencies else 0.0,
-        "latency_p95_ms": p95(latencies),
     }
+    summary |= {f"{kind}_figures": n for kind, n in count.items()}
+    summary |= {f"{kind}_figure_rate": _ratio(count[kind], figures) for kind in GATED_FIGURE_KINDS}
+    summary["latency_p50_ms"] = statistics.median(latencies) if latencies else None
+    summary["latency_p95_ms"] = p95(latencies) if latencies else None
+    return summary
 
 
 def _first_rank(docs: Sequence[str], expected: Sequence[str]) -> int | None:
@@ -223,3 +234,9 @@ def p95(values: list[float]) -> float:
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+# Figure issues that always fail a case and the run; the checker emits "uncited" too,
+# which is reported but not gated. "off_occupation": the source sentence that states the
+# value is about another occupation than the one the answer states it for.
+GATED_FIGURE_KINDS = ("fabricated", "misattributed", "off_occupation")

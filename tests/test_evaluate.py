@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,21 +11,29 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from advisor.answer import Advisor
 from advisor.cli import main
-from advisor.evalset import DatasetError, load_cases, load_dataset
+from advisor.evalset import DatasetError, EvalCase, load_cases, load_dataset
 from advisor.evaluate import (
     corpus_chunks,
     evaluate,
-    gate,
+    library_dirs,
     run_with_advisor,
     update_baseline,
 )
+from advisor.gate import (
+    ALL,
+    BASELINE_PATH,
+    gate,
+    load_baseline,
+    normalize_baseline,
+    thresholds_for,
+)
 from advisor.generators import ChatModelGenerator
-from advisor.metrics import FigureChecker
+from advisor.metrics import GATED_FIGURE_KINDS, FigureChecker, FigureIssue, Graded
 from advisor.report import write_report
 from advisor.retrieve import Retriever
 from advisor.settings import Settings, get_settings
 
-THRESHOLDS = {"thresholds": {"fabricated_figure_rate": {"max": 0.0}}, "runs": {}}
+THRESHOLDS = {"thresholds": {ALL: {"fabricated_figures": {"max": 0}}}, "runs": {}}
 
 
 def test_datasets_cover_what_the_issue_asks_for() -> None:
@@ -98,18 +107,100 @@ def test_malformed_answers_file_is_a_clear_error(tmp_path: Path, capsys) -> None
 
 def test_gate_compares_with_thresholds_and_baseline() -> None:
     baseline = {
-        "thresholds": {"fact_coverage": {"min": 0.8}, "fabricated_figure_rate": {"max": 0.0}},
-        "runs": {"extractive:all": {"fact_coverage": 0.95, "fabricated_figures": 0}},
-    }
-    good = {"fact_coverage": 0.95, "fabricated_figure_rate": 0.0, "fabricated_figures": 0}
-    assert gate(good, "extractive:all", baseline) == []
+        "thresholds": {ALL: {"fact_coverage": {"min": 0.8}, "fabricated_figures": {"max": 0}}},
+        "runs": {"extractive:all": {"k": 5, "metrics": {"fact_coverage": 0.95,
+                                                       "fabricated_figures": 0}}},
+    }  # fmt: skip
+    good = {"fact_coverage": 0.95, "fabricated_figures": 0}
+    assert gate(good, "extractive:all", baseline, 5) == []
     worse = {**good, "fact_coverage": 0.9}
-    assert gate(worse, "extractive:all", baseline) == ["fact_coverage fell from 0.950 to 0.900"]
-    assert gate(worse, "other:all", baseline) == []  # no baseline for that configuration
-    bad = {**good, "fabricated_figure_rate": 0.1, "fabricated_figures": 2}
-    failures = gate(bad, "extractive:all", baseline)
+    assert gate(worse, "extractive:all", baseline, 5) == ["fact_coverage fell from 0.950 to 0.900"]
+    assert gate(worse, "other:all", baseline, 5) == []  # no baseline for that configuration
+    assert gate(worse, "extractive:all", baseline, 3) == []  # recorded with another k
+    bad = {**good, "fabricated_figures": 2}
+    failures = gate(bad, "extractive:all", baseline, 5)
     assert any("above the threshold" in f for f in failures)
     assert any("fabricated_figures rose" in f for f in failures)
+
+
+def test_the_first_baseline_format_is_still_read() -> None:
+    old = {
+        "thresholds": {"hit_at_5": {"min": 0.85}, "refusal_recall": {"min": 0.9}},
+        "runs": {"extractive:all": {"hit_at_5": 1.0, "pass_rate": 0.9}},
+    }
+    new = normalize_baseline(old)
+    assert new["thresholds"] == {ALL: {"hit_at_k": {"min": 0.85}, "refusal_recall": {"min": 0.9}}}
+    assert new["runs"]["extractive:all"] == {"k": 5, "metrics": {"hit_at_k": 1.0, "pass_rate": 0.9}}
+    assert gate({"hit_at_k": 0.5}, "extractive:all", old, 5)[0].startswith("hit_at_k = 0.500")
+
+
+def test_the_committed_baselines_gate_every_figure_kind() -> None:
+    for path in [BASELINE_PATH, *(d / "baseline.json" for d in library_dirs())]:
+        if path.exists():
+            limits = thresholds_for(load_baseline(path), "all")
+            for kind in GATED_FIGURE_KINDS:
+                assert limits[f"{kind}_figures"] == {"max": 0}, (path, kind)
+    assert thresholds_for(load_baseline(None), "all")["off_occupation_figures"] == {"max": 0}
+
+
+def pay_and_safety() -> tuple[list[EvalCase], list[Graded]]:
+    cases = [
+        EvalCase.model_validate({"id": "p", "turns": [{"user": "pay?"}], "dataset": "pay",
+                                 "expect_docs": ["a"], "must_contain": ["$1"]}),
+        EvalCase.model_validate({"id": "s", "turns": [{"user": "pizza?"}], "dataset": "safety",
+                                 "refuse": True}),
+    ]  # fmt: skip
+    graded = [
+        Graded("p", "It is $1 [1].", False, ["a"], ["a"], facts_found=1, facts_total=1),
+        Graded("s", "It is tasty.", False, [], ["a"]),
+    ]
+    graded[1].reasons = ["should have refused"]
+    return cases, graded
+
+
+def test_thresholds_apply_per_dataset_and_nothing_to_measure_is_not_gated() -> None:
+    cases, graded = pay_and_safety()
+    baseline = {"thresholds": {ALL: {"refusal_recall": {"min": 0.9}, "fact_coverage": {"min": 0.8}},
+                               "safety": {"refusal_recall": {"min": 1.0}}}, "runs": {}}  # fmt: skip
+    pay = evaluate(cases[:1], graded[:1], "extractive:pay", baseline, 5)
+    assert pay.metrics["refusal_recall"] is None
+    assert pay.failures == []
+    status = {row.name: row.status for row in pay.rows}
+    assert status["refusal_recall"] == "n/a" and status["fact_coverage"] == "pass"
+    whole = evaluate(cases, graded, "extractive:all", baseline, 5)
+    assert "refusal_recall = 0.000 is below the threshold 0.9" in whole.failures
+    assert "safety: refusal_recall = 0.000 is below the threshold 1.0" in whole.failures
+    assert set(whole.by_dataset) == {"pay", "safety"}
+
+
+def test_any_k_works_and_a_baseline_of_another_k_is_not_compared(tmp_path: Path) -> None:
+    cases, graded = pay_and_safety()
+    run = evaluate(cases, graded, "extractive:all", THRESHOLDS, 5)
+    baseline = tmp_path / "baseline.json"
+    update_baseline(run, baseline)
+    saved = json.loads(baseline.read_text())["runs"]["extractive:all"]
+    assert saved["k"] == 5 and saved["metrics"]["hit_at_k"] == 1.0
+    assert saved["datasets"]["pay"]["fact_coverage"] == 1.0
+    assert "refusal_recall" not in saved["datasets"]["pay"]  # n/a is not recorded
+    worse = [graded[0], graded[1]]
+    graded[0].retrieved_docs = ["b"]
+    for k in (2, 3):
+        other = evaluate(cases, worse, "extractive:all", load_baseline(baseline), k)
+        assert other.metrics["hit_at_k"] == 0.0 and other.k == k
+        assert not any("fell from" in f for f in other.failures)
+        assert "recorded with k=5" in other.warnings[0]
+    same_k = evaluate(cases, worse, "extractive:all", load_baseline(baseline), 5)
+    assert "hit_at_k fell from 1.000 to 0.000" in same_k.failures
+    one = evaluate(cases[:1], worse[:1], "extractive:pay", load_baseline(baseline), 5)
+    assert "hit_at_k fell from 1.000 to 0.000" in one.failures  # the whole run's pay part
+
+
+def test_off_occupation_figures_fail_the_run_naming_the_case() -> None:
+    cases, graded = pay_and_safety()
+    graded[0].issues = [FigureIssue("$1", "off_occupation", "the source is about billers")]
+    run = evaluate(cases, graded, "extractive:all", {"runs": {}}, 5)
+    assert run.failures[0] == "p: off_occupation figure $1 (the source is about billers)"
+    assert run.metrics["off_occupation_figures"] == 1
 
 
 @pytest.mark.slow
@@ -158,11 +249,99 @@ def test_default_backend_eval_passes_and_writes_reports(
     second = write_report(run, reports)
     assert {p.name for p in second.iterdir()} == {"report.json", "report.md", "report.html"}
     html = (second / "report.html").read_text()
-    assert "<svg" in html and html.count("<circle") >= 2 * 5  # two runs, five metrics
+    assert html.count("<svg") == len([r for r in run.rows if r.gated])  # one chart per gated
+    assert html.count("<circle") >= 2 * html.count("<svg")  # ... each with both runs
     assert "pay-payscale-coder" in (first / "report.md").read_text()
     baseline = tmp_path / "baseline.json"
     baseline.write_text(json.dumps(THRESHOLDS))
     update_baseline(run, baseline)
     saved = json.loads(baseline.read_text())
-    assert saved["runs"]["extractive:all"]["fabricated_figure_rate"] == 0.0
+    assert saved["runs"]["extractive:all"]["metrics"]["fabricated_figure_rate"] == 0.0
     assert saved["thresholds"] == THRESHOLDS["thresholds"]
+
+
+TINY = Path(__file__).parent / "data" / "tiny-library"
+
+
+def test_answers_are_graded_against_another_librarys_cases(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    citation = {"n": 1, "doc_id": "welder-career", "section": "Welder salary",
+                "text": "Welders earn a median salary of $47,010 per year, according to a 2022 "
+                        "survey."}  # fmt: skip
+    answers = write_answers(tmp_path / "answers.jsonl", [
+        {"id": "tiny-welder-pay", "answer": "Welders earn $47,010 a year [1].",
+         "citations": [citation]},
+        {"id": "tiny-paralegal-duties", "answer": "Paralegals support lawyers [1].",
+         "citations": [{**citation, "doc_id": "paralegal-career"}]},
+    ])  # fmt: skip
+    reports = tmp_path / "reports"
+    code = main(["eval", "--library", str(TINY), "--dataset", "basics", "--answers", str(answers),
+                 "--reports-dir", str(reports)])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    data = json.loads(next(reports.glob("*/report.json")).read_text())
+    assert data["library"] == "tiny-library" and data["config"] == "answers:basics"
+    assert data["metrics"]["pass_rate"] == 1.0 and data["metrics"]["refusal_recall"] is None
+    assert data["settings"]["eval"]["corpus"] == str(TINY / "corpus")
+    assert not (tmp_path / "index").exists()
+
+    # the same cases chosen by file, and by folder, with --corpus instead of --library
+    single = ["--dataset", str(TINY / "datasets" / "basics.yaml")]
+    for dataset in (single, ["--dataset", str(TINY / "datasets")]):
+        code = main(["eval", "--corpus", str(TINY / "corpus"), *dataset, "--answers", str(answers),
+                     "--reports-dir", str(reports)])  # fmt: skip
+        out = capsys.readouterr().out
+        assert ("0 of 2 cases failed" in out) if dataset == single else ("1 of 3" in out), out
+    assert "tiny-pizza: no answer given" in out  # the failing case is named with its reason
+
+
+def test_answers_for_another_dataset_are_a_clear_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = write_answers(tmp_path / "a.jsonl", [{"id": "pay-payscale-coder", "answer": "x"}])
+    code = main(["eval", "--library", str(TINY), "--answers", str(answers),
+                 "--reports-dir", str(tmp_path / "r")])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "no answer matches a case of the chosen dataset" in captured.err
+
+
+def test_unknown_dataset_or_library_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    assert main(["eval", "--library", str(TINY), "--dataset", "pay"]) == 2
+    assert "no dataset named 'pay'" in capsys.readouterr().err
+    assert main(["eval", "--library", str(tmp_path)]) == 2
+    assert "has no corpus/ folder" in capsys.readouterr().err
+
+
+def test_eval_help_lists_datasets_and_clean_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["eval", "--help"])
+    text = capsys.readouterr().out
+    assert "<bool>" not in text
+    for name in ("conversation", "pay", "safety", "topics", "--library", "--corpus"):
+        assert name in text, name
+
+
+@pytest.mark.slow
+def test_another_library_is_graded_on_a_temporary_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    library = tmp_path / "lib"
+    shutil.copytree(TINY, library)
+    reports = tmp_path / "reports"
+    args = ["eval", "--library", str(library), "--reports-dir", str(reports)]
+    code = main([*args, "--update-baseline"])
+    out = capsys.readouterr().out
+    assert code in (0, 1), out
+    assert not (tmp_path / "index").exists()  # ADVISOR_INDEX__PATH: never built or touched
+    data = json.loads(next(reports.glob("*/report.json")).read_text())
+    assert data["library"] == "lib" and data["settings"]["eval"]["index"] == "temporary"
+    assert {c["id"] for c in data["cases"]} == {"tiny-welder-pay", "tiny-paralegal-duties",
+                                                 "tiny-pizza"}  # fmt: skip
+    assert all(c["retrieved_docs"] for c in data["cases"])
+    assert data["metrics"]["labelled_hit_at_3"] == 1.0  # the library's own retrieval.yaml
+    assert data["metrics"]["paraphrase_hit_at_3"] == 1.0  # ... and its paraphrases.yaml
+    assert data["settings"]["eval"]["retrieval_set"] == str(library / "retrieval.yaml")
+    saved = json.loads((library / "baseline.json").read_text())
+    assert saved["runs"]["extractive:all"]["k"] == 5
+    assert thresholds_for(saved, "all")["off_occupation_figures"] == {"max": 0}

@@ -6,7 +6,7 @@ import pytest
 
 from advisor.chunking import Chunk
 from advisor.evalset import EvalCase
-from advisor.metrics import FigureChecker, Graded, fact_hits, grade, summarize
+from advisor.metrics import FigureChecker, FigureIssue, Graded, fact_hits, grade, summarize
 from advisor.prompts import REFUSAL_PHRASE
 
 PAYSCALE = Chunk(
@@ -107,7 +107,7 @@ def test_summary_metrics_have_known_values() -> None:
         make("4", refused=True, retrieved_docs=["c"], facts_found=0, facts_total=2),
     ]  # fmt: skip
     m = summarize(cases, graded, k=1)
-    assert m["hit_at_1"] == pytest.approx(1 / 3)
+    assert m["hit_at_k"] == pytest.approx(1 / 3)
     assert m["mrr"] == pytest.approx((1 + 0.5 + 0) / 3)
     assert m["citation_validity"] == pytest.approx(2 / 3)
     assert m["cited_from_expected"] == pytest.approx(1 / 2)
@@ -116,3 +116,61 @@ def test_summary_metrics_have_known_values() -> None:
     assert m["refusal_recall"] == 1.0
     assert m["figures_stated"] == 4 and m["fabricated_figure_rate"] == 0.0
     assert m["latency_p50_ms"] == 20.0
+    assert m["false_refusals"] == 1  # case 4 must be answered and was declined
+
+
+def test_a_metric_with_nothing_to_measure_is_none_not_a_score() -> None:
+    answerable = case(must_contain=[], expect_docs=[])
+    graded = [make("c", answer="No figures here.")]
+    m = summarize([answerable], graded, k=5)
+    for name in (
+        "refusal_recall",
+        "refusal_precision",
+        "hit_at_k",
+        "mrr",
+        "fact_coverage",
+        "citation_validity",
+        "cited_from_expected",
+        "fabricated_figure_rate",
+    ):
+        assert m[name] is None, name  # fmt: skip
+    assert m["pass_rate"] == 1.0 and m["fabricated_figures"] == 0
+
+
+class OffOccupationChecker(FigureChecker):
+    """Stands in for the lead's checker: flags every figure as stated for another occupation."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    def check(self, answer: str, cited: list[Chunk]) -> tuple[int, list[FigureIssue]]:
+        return 1, [FigureIssue("$51,840", "off_occupation", "the source is about billers")]
+
+
+def test_off_occupation_figures_are_counted_and_fail_the_case() -> None:
+    graded = grade(case(), "Coders earn $51,840 [1].", [PAYSCALE], [1], OffOccupationChecker())
+    assert graded.reasons[0].startswith("off_occupation figure $51,840")
+    m = summarize([case()], [graded], k=5)
+    assert m["off_occupation_figures"] == 1 and m["off_occupation_figure_rate"] == 1.0
+    assert m["pass_rate"] == 0.0
+
+
+def test_labelled_retrieval_scores() -> None:
+    from advisor.labels import RetrievalCase, retrieval_scores
+
+    cases = [RetrievalCase("q1", ("a",), ("x",)), RetrievalCase("q2", ("b",), ("y",))]
+    ranked = {"q1": [("b", "y"), ("a", "x")], "q2": [("a", "x"), ("a", "y"), ("c", "z")]}
+    scores = retrieval_scores(cases, lambda q: ranked[q], k=3)
+    assert scores == {"labelled_hit_at_3": 0.5, "labelled_mrr": 0.25}
+    assert retrieval_scores([], lambda q: [], k=3)["labelled_mrr"] is None
+
+
+def test_a_library_s_retrieval_sets_are_found_beside_each_other(tmp_path) -> None:
+    from advisor.labels import retrieval_sets
+
+    labelled = tmp_path / "retrieval.yaml"
+    assert retrieval_sets(None) == {} and retrieval_sets(labelled) == {}
+    labelled.write_text("[]")
+    assert retrieval_sets(labelled) == {"labelled": labelled}
+    (tmp_path / "paraphrases.yaml").write_text("[]")
+    assert set(retrieval_sets(labelled)) == {"labelled", "paraphrase"}
