@@ -6,7 +6,7 @@ import pytest
 
 from advisor.chunking import Chunk
 from advisor.evalset import EvalCase
-from advisor.metrics import FigureChecker, FigureIssue, Graded, fact_hits, grade, summarize
+from advisor.metrics import FigureChecker, Graded, fact_hits, grade, summarize
 from advisor.prompts import REFUSAL_PHRASE
 
 PAYSCALE = Chunk(
@@ -137,19 +137,9 @@ def test_a_metric_with_nothing_to_measure_is_none_not_a_score() -> None:
     assert m["pass_rate"] == 1.0 and m["fabricated_figures"] == 0
 
 
-class OffOccupationChecker(FigureChecker):
-    """Stands in for the lead's checker: flags every figure as stated for another occupation."""
-
-    def __init__(self) -> None:
-        super().__init__([])
-
-    def check(self, answer: str, cited: list[Chunk]) -> tuple[int, list[FigureIssue]]:
-        return 1, [FigureIssue("$51,840", "off_occupation", "the source is about billers")]
-
-
 def test_off_occupation_figures_are_counted_and_fail_the_case() -> None:
-    graded = grade(case(), "Coders earn $51,840 [1].", [PAYSCALE], [1], OffOccupationChecker())
-    assert graded.reasons[0].startswith("off_occupation figure $51,840")
+    graded = grade(case(), "Billers earn $43,260 [1].", [PAYSCALE], [1], CHECKER)
+    assert graded.reasons[0].startswith("off_occupation figure $43,260")
     m = summarize([case()], [graded], k=5)
     assert m["off_occupation_figures"] == 1 and m["off_occupation_figure_rate"] == 1.0
     assert m["pass_rate"] == 0.0
