@@ -164,7 +164,9 @@ def chat(backend: Annotated[str | None, typer.Option(help=BACKEND_HELP)] = None)
     from advisor.answer import Turn
     from advisor.text import QuestionError
 
-    advisor = _advisor(backend)
+    with err.status("Loading the model and the index…"):  # a spinner, on stderr
+        advisor = _advisor(backend)
+        advisor.retriever.embedder.embed_query("warm up")  # the model loads on first use
     turns: list[Turn] = []
     out.print("Ask about medical billing, coding or PALS. Empty line to quit.")
     while True:
@@ -261,12 +263,17 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port; default from settings.")] = None,
 ) -> None:
     """Start the Gradio page."""
-    from advisor.page import launch
+    from advisor.page import build_app, launch
 
     settings = get_settings()
-    launch(
-        settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
+    settings = settings.model_copy(
+        update={"host": host or settings.host, "port": port or settings.port}
     )
+    demo = build_app(settings)
+    # The model and index load before the server says it is ready: no slow first answer.
+    with err.status("Loading the model and the index…"):
+        demo.service.warm()
+    launch(settings, demo, warm=False)
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:

@@ -153,7 +153,7 @@ class ChatService:
                 yield self._out(chat, session, busy=True)
         except Exception as error:  # every failure gets a message with the fix, never a trace
             chat[-1] = {"role": "assistant", "content": message_html(friendly_error(error))}
-            yield self._out(chat, session, chips=EXAMPLES)
+            yield self._out(chat, session, chips=EXAMPLES, answered=True)
 
     def _finish(self, question: str, reply: Reply, chat: list[dict], session: dict) -> tuple:
         index = len(chat) - 1
@@ -191,7 +191,7 @@ class ChatService:
                 shown = ""
             note = '<p class="stopped">Stopped. Ask again or pick a question below.</p>'
             chat = [*chat[:-1], {"role": "assistant", "content": shown + note}]
-        return (chat, *self._controls(busy=False, chips=EXAMPLES, answered=False))
+        return (chat, *self._controls(busy=False, chips=EXAMPLES, answered=True))
 
     def clear(self) -> tuple:
         """A new conversation: nothing shown, nothing remembered."""
@@ -202,7 +202,7 @@ class ChatService:
     def _controls(self, busy: bool, chips: list[str] | None, answered: bool) -> tuple:
         send = gr.update(interactive=not busy)
         stop = gr.update(visible=busy)
-        after = [gr.update(visible=answered and not busy) for _ in range(2)]  # Retry, Copy
+        after = [gr.update(visible=answered and not busy) for _ in range(3)]  # Retry, Copy, New
         if chips is None:
             buttons = [gr.update(visible=not busy) for _ in range(CHIPS)]
         else:
@@ -319,11 +319,12 @@ def build_app(settings: Settings, advisor: Advisor | None = None) -> gr.Blocks:
                 ]  # fmt: skip
                 retry = gr.Button("Retry", size="sm", visible=False, elem_id="retry", min_width=0)
                 copy = gr.Button("Copy", size="sm", visible=False, elem_id="copy", min_width=0)
-                clear = gr.Button("New chat", size="sm", elem_id="clear", min_width=0)
+                clear = gr.Button("New chat", size="sm", visible=False, elem_id="clear",
+                                  min_width=0)  # fmt: skip
             with gr.Row(elem_id="ask-row", equal_height=True):
                 question = gr.Textbox(
                     label="Your question", show_label=False, elem_id="question", scale=1,
-                    placeholder="Ask about pay, training, certifications…", lines=1, max_lines=6,
+                    placeholder="Ask a career question…", lines=1, max_lines=6,
                     container=False, autofocus=True,
                 )  # fmt: skip
                 send = gr.Button("Ask", variant="primary", elem_id="ask", scale=0, min_width=72)
@@ -332,13 +333,13 @@ def build_app(settings: Settings, advisor: Advisor | None = None) -> gr.Blocks:
             notice = gr.HTML("", elem_id="notice", padding=False)
             gr.HTML(f'<p id="char-count" data-limit="{limit}" aria-live="polite"></p>',
                     padding=False, elem_id="char-count-box")  # fmt: skip
-        outputs = [chatbot, session, question, notice, send, stop, retry, copy, *chips]
+        outputs = [chatbot, session, question, notice, send, stop, retry, copy, clear, *chips]
         asked = gr.on([send.click, question.submit], service.respond,
                       [question, chatbot, session], outputs, **private)  # fmt: skip
         picked = [chip.click(service.respond, [chip, chatbot, session], outputs, **private)
                   for chip in chips]  # fmt: skip
         retried = retry.click(service.retry, [chatbot, session], outputs, **private)
-        stop.click(service.stop, [chatbot], [chatbot, send, stop, retry, copy, *chips],
+        stop.click(service.stop, [chatbot], [chatbot, send, stop, retry, copy, clear, *chips],
                    cancels=[asked, *picked, retried], **private)  # fmt: skip
         copy.click(None, None, None, js="() => window.advisorCopyLastAnswer()")
         clear.click(service.clear, None, outputs, **private)
@@ -352,11 +353,13 @@ def build_app(settings: Settings, advisor: Advisor | None = None) -> gr.Blocks:
     return demo
 
 
-def launch(settings: Settings, demo: gr.Blocks | None = None, **kwargs: Any) -> Any:
-    """Warm the advisor, then serve the page on settings.host:settings.port."""
+def launch(
+    settings: Settings, demo: gr.Blocks | None = None, *, warm: bool = True, **kwargs: Any
+) -> Any:
+    """Warm the advisor (unless the caller did), then serve on settings.host:settings.port."""
     demo = demo or build_app(settings)
     service = getattr(demo, "service", None)
-    if service is not None:
+    if warm and service is not None:
         service.warm()
     return demo.queue(default_concurrency_limit=4, max_size=64).launch(
         server_name=settings.host,

@@ -60,7 +60,7 @@ def test_status_first_then_answer_then_follow_ups(real_index: Settings, real_emb
     assert "Searching 5 articles" in text(first[0][-1])
     assert first[4]["interactive"] is False and first[5]["visible"] is True  # Ask off, Stop on
     assert last[4]["interactive"] is True and last[5]["visible"] is False
-    chips = [u.get("value") for u in last[8:] if u.get("visible")]
+    chips = [u.get("value") for u in last[9:] if u.get("visible")]
     assert 2 <= len(chips) <= 3 and not any("training" in c.lower() for c in chips)
 
 
