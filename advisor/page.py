@@ -344,7 +344,7 @@ def build_app(settings: Settings, advisor: Advisor | None = None) -> gr.Blocks:
         copy.click(None, None, None, js="() => window.advisorCopyLastAnswer()")
         clear.click(service.clear, None, outputs, **private)
         # the chatbot's own trash button must forget the conversation too
-        chatbot.clear(lambda: empty_session(), None, [session], **private)
+        chatbot.clear(service.clear, None, outputs, **private)
         chatbot.like(service.feedback, [session], None, **private)
         gr.api(service.api_ask, api_name="ask")
         # re-read on every page load: an index built after start-up shows up without a restart

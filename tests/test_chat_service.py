@@ -70,3 +70,12 @@ def test_retry_replaces_the_last_answer(real_index: Settings, real_embedder) -> 
     for out in service.retry(chat, session):
         last = out
     assert len(last[0]) == 2 and len(last[1]["turns"]) == 2 and list(last[1]["replies"]) == [1]
+
+
+def test_stop_keeps_what_was_shown_and_offers_retry(settings: Settings) -> None:
+    service = ChatService(settings)
+    shown = [{"type": "text", "text": "<p>Half</p>"}]  # as Gradio hands a message back
+    partial = [{"role": "user", "content": "q"}, {"role": "assistant", "content": shown}]
+    chat, send, stop, retry, *_ = service.stop(partial)
+    assert text(chat[-1]).startswith("<p>Half</p>") and "Stopped" in text(chat[-1])
+    assert send["interactive"] is True and stop["visible"] is False and retry["visible"] is True

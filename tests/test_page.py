@@ -199,10 +199,17 @@ def test_two_sessions_keep_separate_histories(app_url: str, browser) -> None:
     assert first.locator('#chat [data-testid="user"]').count() == 2
 
 
-def test_follow_up_chip_sends_and_retry_and_new_chat(app_url: str, browser) -> None:
-    page = open_page(browser, app_url)
+def test_follow_up_chip_sends_and_retry_copy_and_new_chat(app_url: str, browser) -> None:
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.goto(app_url)
+    wait_ready(page)
     page.locator("#chip-0").click()  # an example sends on click
     wait_answer(page, 0)
+    page.locator("#copy").click()
+    page.wait_for_function("() => document.querySelector('#copy').textContent === 'Copied'")
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert "[1]" in copied and "CCS" in copied and "<" not in copied
     suggestion = page.locator("#suggestions .chip:visible").first.inner_text()
     page.locator("#suggestions .chip:visible").first.click()
     page.locator('#chat [data-testid="user"]').nth(1).wait_for()
