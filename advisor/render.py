@@ -175,15 +175,20 @@ def cited_sentences(citation: Citation, answer: str) -> list[tuple[int, int]]:
     claims = [s for s in re.split(r"(?<=[.!?])\s+|\n+", answer) if marker in s]
     claim_text = " ".join(re.sub(r"\[\d+\]", "", s) for s in claims).lower()
     claim_text = re.sub(r"\*\*[^*]*\*\*|^[-*]\s+", " ", claim_text)
-    claim_values = {f.value for f in extract_figures(claim_text)}
+    claim_values = _values(claim_text)
     spans = []
     for start, end in split_sentences(citation.text):
         sentence = citation.text[start:end]
         core = re.sub(r"^[-*\d.)\s]+", "", sentence).rstrip(".!?").lower()
-        values = {f.value for f in extract_figures(sentence)}
+        values = _values(sentence)
         if (len(core) > 20 and core in claim_text) or (values and values & claim_values):
             spans.append((start, end))
     return spans
+
+
+def _values(text: str) -> set[tuple[str, float]]:
+    """Figures that identify a claim; a bare year ("in 2020") is shared by too many."""
+    return {(f.kind, f.value) for f in extract_figures(text) if f.kind != "year"}
 
 
 def highlighted_passage(citation: Citation, answer: str) -> str:

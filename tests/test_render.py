@@ -138,3 +138,14 @@ def test_page_errors_are_friendly_and_say_how_to_fix() -> None:
     message = friendly_error(RuntimeError("boom at /secret/path"))
     assert message == "Something went wrong while answering. Please try again."
     assert "2,870" in too_long(2870, 2000) and "870" in too_long(2870, 2000)
+
+
+def test_a_shared_year_alone_does_not_highlight_a_sentence() -> None:
+    text = (
+        "Jobs are projected to grow by 9% between 2020 and 2030. "
+        "The lowest 10% of coders made less than $29,130 in 2020."
+    )
+    html = answer_html(reply("Coders: under $29,130 in 2020 [1].", citations=[citation(text=text)]),
+                       "m1")  # fmt: skip
+    passage = html.split('class="source-passage"')[1]
+    assert "<mark>The lowest 10%" in passage and "<mark>Jobs" not in passage
