@@ -80,6 +80,7 @@ def test_first_answer_fast_composer_visible_and_chips_open_their_passage(
     tip = page.locator("#chat .cite-tip").first
     tip.wait_for(state="visible")  # focus previews the passage with its highlighted sentence
     assert "higher salary than CPC" in tip.locator("mark").first.inner_text()
+    assert chip.get_attribute("aria-describedby") == tip.get_attribute("id")  # read on focus
     card = page.locator("#chat details.source-card").first
     assert "Medical Billing vs. Medical Coding" in card.locator("summary").inner_text()
     assert not card.locator(".source-passage").first.is_visible()
@@ -105,6 +106,15 @@ def test_composer_in_the_first_screen_on_a_phone_and_answer_scrolls_to_its_start
     assert in_viewport(page, "#question textarea")
     lead = page.locator('#chat [data-testid="bot"] .answer-text p').first
     assert in_viewport(page, '#chat [data-testid="bot"] .answer-text p >> nth=0'), lead
+    chips = page.locator("#chat button.cite")
+    for index in range(min(chips.count(), 3)):  # previews stay inside a phone's screen
+        chips.nth(index).scroll_into_view_if_needed()
+        chips.nth(index).focus()
+        tip = page.locator("#chat .cite-wrap:focus-within .cite-tip")
+        tip.wait_for(state="visible")
+        page.wait_for_timeout(50)
+        box = tip.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= SIZES["phone"][0]
 
 
 def test_an_earlier_answers_chips_point_at_its_own_sources(app_url: str, browser) -> None:

@@ -24,10 +24,20 @@
     const wrap = document.activeElement && document.activeElement.closest(".cite-wrap");
     if (wrap) wrap.classList.add("tip-off");
   });
+  // A preview stays inside the window: shifted left when the chip is near the right edge.
   const tipBack = (event) => {
     const wrap = event.target.closest && event.target.closest(".cite-wrap");
-    if (wrap) wrap.classList.remove("tip-off");
+    if (!wrap) return;
+    wrap.classList.remove("tip-off");
+    const tip = wrap.querySelector(".cite-tip");
+    if (!tip) return;
+    tip.style.left = "0px";
+    requestAnimationFrame(() => {
+      const overflow = tip.getBoundingClientRect().right - (window.innerWidth - 8);
+      if (overflow > 0) tip.style.left = `${-overflow}px`;
+    });
   };
+  document.addEventListener("focusin", tipBack);
   document.addEventListener("focusout", tipBack);
   document.addEventListener("mouseover", tipBack);
 
@@ -58,7 +68,18 @@
   // A new exchange scrolls to its start (the question, then the answer's lead),
   // never to the end of a long answer.
   let seen = 0;
+  let tips = 0;
+  // The chat's sanitizer drops aria-* attributes, so chips are tied to their previews here.
+  function describeChips() {
+    for (const chip of document.querySelectorAll("#chat button.cite:not([aria-describedby])")) {
+      const tip = chip.parentElement.querySelector(".cite-tip");
+      if (!tip) continue;
+      if (!tip.id) tip.id = `cite-tip-${++tips}`;
+      chip.setAttribute("aria-describedby", tip.id);
+    }
+  }
   function onChange() {
+    describeChips();
     const users = document.querySelectorAll('#chat [data-testid="user"]');
     if (users.length > seen) users[users.length - 1].scrollIntoView({ block: "start" });
     seen = users.length;
