@@ -149,6 +149,42 @@ def test_ask_is_disabled_while_answering_and_stop_is_offered(app_url: str, brows
     assert not page.locator("#ask").is_disabled()
 
 
+class SlowGenerator:
+    """The extractive answer, written slowly: a student sees the status and can press Stop."""
+
+    name = "slow"
+
+    def __init__(self, settings: Settings) -> None:
+        from advisor.generators import ExtractiveGenerator
+
+        self.inner = ExtractiveGenerator(settings.answer)
+
+    def generate(self, question, passages):
+        time.sleep(1.5)
+        for piece in self.inner.generate(question, passages):
+            time.sleep(0.3)
+            yield piece
+
+    def condense(self, question: str, history: str) -> None:
+        return None
+
+
+def test_status_while_answering_and_stop(real_index: Settings, real_embedder, browser) -> None:
+    retriever = Retriever(real_index, real_embedder)
+    advisor = Advisor(real_index, retriever, SlowGenerator(real_index))
+    for url in serve(real_index, advisor, warm=False):
+        page = open_page(browser, url)
+        send(page, "Is CCS better than CPC?", 0)
+        status = page.locator('#chat [data-testid="bot"] .answer-status')
+        status.wait_for()
+        assert "Searching 5 articles" in status.inner_text()
+        assert page.locator("#ask").is_disabled() and page.locator("#stop").is_visible()
+        page.locator("#stop").click()
+        page.locator("#chat .stopped").wait_for()
+        assert not page.locator("#ask").is_disabled() and not page.locator("#stop").is_visible()
+        assert page.locator("#retry").is_visible()
+
+
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_axe_finds_no_serious_violations(app_url: str, browser, theme: str) -> None:
     source = axe_source()
