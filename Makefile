@@ -16,6 +16,7 @@ QUIET_PIP := (grep -v "is ignored: it is neither a file nor a directory" || true
 help:
 	@echo "make run    - set up, build the index if needed, start the page on http://127.0.0.1:7860"
 	@echo "make test   - set up and run the whole test suite"
+	@echo "make screenshots - the page at phone and desktop sizes, light and dark, in screenshots/"
 	@echo "make lint | format | eval | bench | index | clean"
 
 $(STAMP): pyproject.toml
@@ -65,6 +66,23 @@ eval: install index
 
 bench: install index
 	$(BIN)/python evals/bench.py
+
+# axe-core (accessibility checks in the browser tests) from the npm registry, into .cache/.
+AXE := .cache/axe/node_modules/axe-core/axe.min.js
+AXE_VERSION := 4.14.1
+.PHONY: axe screenshots
+$(AXE):
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "installing npm (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@$(AXE_VERSION)
+
+axe: $(AXE)
+test: $(AXE)
+
+# The page at 1280x800 and 390x844, light and dark, into screenshots/ (git-ignored).
+screenshots: install sysdeps $(AXE)
+	$(BIN)/python -m tests.screenshots --out screenshots
 
 clean:
 	rm -rf $(VENV) index/chroma index/manifest.json evals/reports .pytest_cache .ruff_cache

@@ -190,7 +190,9 @@ def chat(backend: Annotated[str | None, typer.Option(help=BACKEND_HELP)] = None)
     from advisor.answer import Turn
     from advisor.text import QuestionError
 
-    advisor = _advisor(backend)
+    with err.status("Loading the model and the index…"):  # a spinner, on stderr
+        advisor = _advisor(backend)
+        advisor.retriever.embedder.embed_query("warm up")  # the model loads on first use
     turns: list[Turn] = []
     if hasattr(sys.stdin, "reconfigure"):  # undecodable bytes reach clean_question, which says so
         sys.stdin.reconfigure(errors="surrogateescape")
@@ -405,10 +407,15 @@ def serve(
     host = settings.host if host is None else host
     port = settings.port if port is None else port
     _check_can_listen(host, port)
-    from advisor.page import launch
+    from advisor.page import build_app, launch
 
+    settings = settings.model_copy(update={"host": host, "port": port})
+    demo = build_app(settings)
+    # The model and index load before the server says it is ready: no slow first answer.
+    with err.status("Loading the model and the index…"):
+        demo.service.warm()
     try:
-        launch(settings.model_copy(update={"host": host, "port": port}))
+        launch(settings, demo, warm=False)
     except OSError as error:
         raise fail(f"The page could not start on {host}:{port}: {error}.") from error
 

@@ -1,9 +1,16 @@
-"""The Gradio page for students: a thin layer over Advisor, render and feedback.
+"""The Gradio page for students: a thin layer over Advisor, render, suggest and feedback.
 
 Each browser session keeps its own conversation in gr.State (two students
-never see each other's history); the Advisor (index, model) is loaded once,
-lazily, and shared, so the page starts even when the index is missing and
-says how to fix that in the chat instead of crashing.
+never see each other's history); the Advisor (index, model) is loaded once
+and shared. `launch()` warms it before the server says it is ready, so the
+first answer is as fast as the rest; if the index is missing the page still
+starts and says how to fix that in the chat instead of crashing.
+
+Messages are HTML built by `advisor.render` from escaped text (the chat's
+Markdown rendering is off), so nothing a student or a source wrote is live.
+The page's behaviour that needs the browser (citation chips opening their
+card, scrolling a new answer to its start, the character counter, Copy)
+lives in `advisor/static/page.js`; its look in `advisor/static/page.css`.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from advisor.settings import Settings
@@ -24,30 +32,48 @@ from advisor.answer import Advisor, Reply, Turn
 from advisor.feedback import FeedbackError, record_feedback
 from advisor.generators import GeneratorUnavailableError
 from advisor.index import IndexUnavailableError, read_manifest
-from advisor.render import answer_markdown, covers_markdown, escape_text, source_cards
+from advisor.render import (
+    answer_html,
+    covers_html,
+    escape_text,
+    message_html,
+    status_html,
+    streaming_html,
+    user_html,
+)
 from advisor.retrieve import Retriever
+from advisor.suggest import follow_ups
 from advisor.text import QuestionError
 
 log = logging.getLogger(__name__)
 
+STATIC = Path(__file__).parent / "static"
 EXAMPLES = [
     "Is CCS better than CPC?",
     "Coding or billing for an introvert?",
     "How long does training take?",
-    "How much do medical coders make compared with medical billers?",
+    "Which pays more, coding or billing?",
 ]
-CSS = """
-.source-card { border: 1px solid #d0d7de; border-radius: 8px; padding: 6px 10px; margin: 6px 0; }
-.source-card summary { cursor: pointer; font-weight: 600; }
-.source-meta, .source-section { color: #57606a; font-weight: 400; font-size: 0.9em; }
-.source-passage mark { background: #fff3b0; }
-"""
-THEME = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+CHIPS = 4  # suggestion buttons next to the composer: examples first, follow-ups later
+CSS = (STATIC / "page.css").read_text(encoding="utf-8")
+HEAD = f"<script>{(STATIC / 'page.js').read_text(encoding='utf-8')}</script>"
+THEME = gr.themes.Default(
+    primary_hue=gr.themes.colors.blue,
+    font=["system-ui", "sans-serif"],
+    font_mono=["ui-monospace", "monospace"],
+)
+WARM_UP_QUESTION = "What does the job involve day to day?"
+
+
+def launch_options() -> dict[str, Any]:
+    """How the page is served: theme, style, behaviour, and no developer footer."""
+    return {"theme": THEME, "css": CSS, "head": HEAD, "footer_links": [], "run_history": False}
 
 
 def empty_session() -> dict[str, Any]:
-    """Per-browser state: the raw turns (for follow-ups) and replies by message index."""
-    return {"turns": [], "replies": {}}
+    """Per-browser state: the raw turns (for follow-ups), replies by message index, and
+    the last question asked (for Retry)."""
+    return {"turns": [], "replies": {}, "last_question": ""}
 
 
 class ChatService:
@@ -80,6 +106,16 @@ class ChatService:
                 self._advisor = Advisor(self.settings)
             return self._advisor
 
+    def warm(self) -> bool:
+        """Load the index and model and answer one question, so the first student waits
+        no longer than the next. False (and the page still starts) if that failed."""
+        try:
+            self.advisor().ask(WARM_UP_QUESTION)
+        except Exception as error:  # the page explains a missing index when asked
+            log.warning("could not warm the advisor: %s", error)
+            return False
+        return True
+
     def covers(self) -> list[str]:
         try:
             manifest = read_manifest(self.settings.index)
@@ -87,17 +123,24 @@ class ChatService:
             return []
         return [] if manifest is None else manifest.titles
 
-    def respond(
-        self, question: str, chat: list[dict], session: dict[str, Any]
-    ) -> Iterator[tuple[list[dict], dict[str, Any], str, str]]:
+    # --- one question ------------------------------------------------------------------
+
+    def respond(self, question: str, chat: list[dict], session: dict[str, Any]) -> Iterator[tuple]:
         """Stream one answer into the chat; errors become a friendly chat message."""
-        if not question or not question.strip():
-            gr.Warning("Type a question first.")
-            yield chat, session, gr.skip(), ""
+        limit = self.settings.retrieval.max_query_chars
+        question = question or ""
+        if not question.strip():
+            yield self._out(chat, session, notice="Type a question first.")
             return
-        chat = [*chat, {"role": "user", "content": escape_text(question)},
-                {"role": "assistant", "content": ""}]  # fmt: skip
-        yield chat, session, gr.skip(), ""
+        if len(question) > limit:  # never cut silently: the text stays in the box
+            yield self._out(chat, session, notice=too_long(len(question), limit))
+            return
+        session = {**session, "last_question": question}
+        count = len(self.covers())
+        searching = f"Searching {count} article{'s' if count != 1 else ''}…"
+        chat = [*chat, {"role": "user", "content": user_html(question)},
+                {"role": "assistant", "content": status_html(searching)}]  # fmt: skip
+        yield self._out(chat, session, question="", busy=True)
         turns = [Turn(**t) for t in session["turns"]]
         try:
             partial = ""
@@ -106,22 +149,87 @@ class ChatService:
                     yield self._finish(question, item, chat, session)
                     return
                 partial += item
-                chat[-1] = {"role": "assistant", "content": escape_text(partial)}
-                yield chat, session, gr.skip(), ""
+                chat[-1] = {"role": "assistant", "content": streaming_html(partial)}
+                yield self._out(chat, session, busy=True)
         except Exception as error:  # every failure gets a message with the fix, never a trace
-            chat[-1] = {"role": "assistant", "content": friendly_error(error)}
-            yield chat, session, gr.skip(), ""
+            chat[-1] = {"role": "assistant", "content": message_html(friendly_error(error))}
+            yield self._out(chat, session, chips=EXAMPLES, answered=True)
 
-    def _finish(
-        self, question: str, reply: Reply, chat: list[dict], session: dict[str, Any]
-    ) -> tuple[list[dict], dict[str, Any], str, str]:
-        chat[-1] = {"role": "assistant", "content": answer_markdown(reply)}
+    def _finish(self, question: str, reply: Reply, chat: list[dict], session: dict) -> tuple:
+        index = len(chat) - 1
+        content = answer_html(reply, f"m{index}", self.settings.corpus_dir)
+        chat[-1] = {"role": "assistant", "content": content}
+        asked = [t["content"] for t in session["turns"] if t["role"] == "user"]
         session = {
+            **session,
             "turns": [*session["turns"], {"role": "user", "content": question},
                       {"role": "assistant", "content": reply.answer}],
-            "replies": {**session["replies"], len(chat) - 1: (question, reply)},
+            "replies": {**session["replies"], index: (question, reply)},
         }  # fmt: skip
-        return chat, session, source_cards(reply), ""
+        chips = follow_ups(question, reply, asked) or EXAMPLES
+        return self._out(chat, session, chips=chips, answered=True)
+
+    def retry(self, chat: list[dict], session: dict[str, Any]) -> Iterator[tuple]:
+        """Ask the last question again in place of its answer."""
+        question = session.get("last_question", "")
+        if not question or len(chat) < 2:
+            yield self._out(chat, session, notice="There is no question to retry yet.")
+            return
+        index = len(chat) - 1
+        replies = dict(session["replies"])
+        turns = list(session["turns"])
+        if replies.pop(index, None) is not None:
+            turns = turns[:-2]
+        session = {**session, "turns": turns, "replies": replies}
+        yield from self.respond(question, chat[:-2], session)
+
+    def stop(self, chat: list[dict]) -> tuple:
+        """The student pressed Stop: keep what was shown and say it was stopped."""
+        if chat and chat[-1]["role"] == "assistant":
+            shown = message_text(chat[-1])
+            if "answer-status" in shown:
+                shown = ""
+            note = '<p class="stopped">Stopped. Ask again or pick a question below.</p>'
+            chat = [*chat[:-1], {"role": "assistant", "content": shown + note}]
+        return (chat, *self._controls(busy=False, chips=EXAMPLES, answered=True))
+
+    def clear(self) -> tuple:
+        """A new conversation: nothing shown, nothing remembered."""
+        return self._out([], empty_session(), question="", chips=EXAMPLES)
+
+    # --- what the controls show ---------------------------------------------------------
+
+    def _controls(self, busy: bool, chips: list[str] | None, answered: bool) -> tuple:
+        send = gr.update(interactive=not busy)
+        stop = gr.update(visible=busy)
+        after = [gr.update(visible=answered and not busy) for _ in range(3)]  # Retry, Copy, New
+        if chips is None:
+            buttons = [gr.update(visible=not busy) for _ in range(CHIPS)]
+        else:
+            buttons = [
+                gr.update(value=chips[i], visible=not busy) if i < len(chips)
+                else gr.update(visible=False)
+                for i in range(CHIPS)
+            ]  # fmt: skip
+        return (send, stop, *after, *buttons)
+
+    def _out(
+        self,
+        chat: list[dict],
+        session: dict[str, Any],
+        *,
+        question: Any = None,
+        notice: str = "",
+        busy: bool = False,
+        chips: list[str] | None = None,
+        answered: bool = False,
+    ) -> tuple:
+        notice_html = f'<p class="notice" role="alert">{escape_text(notice)}</p>' if notice else ""
+        box = gr.skip() if question is None else question
+        controls = self._controls(busy, chips, answered)
+        return (list(chat), session, box, notice_html, *controls)
+
+    # --- feedback and the API -----------------------------------------------------------
 
     def feedback(self, session: dict[str, Any], data: gr.LikeData) -> None:
         index = data.index[0] if isinstance(data.index, list | tuple) else data.index
@@ -133,7 +241,6 @@ class ChatService:
             record_feedback(self.settings.feedback_file, question, reply, data.liked)
         except FeedbackError as error:  # shown to the user, never lost silently
             raise gr.Error(str(error)) from error
-        gr.Info("Thanks, your feedback was saved.")
 
     def api_ask(self, question: str) -> dict[str, object]:
         """The same answer as JSON, for gradio_client and scripts."""
@@ -143,9 +250,27 @@ class ChatService:
             return {"error": friendly_error(error)}
 
 
+def message_text(message: dict) -> str:
+    """The text of a chat message as Gradio hands it back (a string or content blocks)."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return ""
+
+
+def too_long(length: int, limit: int) -> str:
+    return (
+        f"Your question is {length:,} characters long; the limit is {limit:,}. "
+        f"Shorten it by {length - limit:,} characters and ask again: it is still in the box."
+    )
+
+
 def friendly_error(error: Exception) -> str:
+    """A message the student can act on (plain text; the page escapes it)."""
     if isinstance(error, QuestionError):
-        return escape_text(str(error))
+        return str(error)
     if isinstance(error, IndexUnavailableError):
         return (
             "I can't reach the article index right now. To fix it, run `advisor index` "
@@ -160,52 +285,89 @@ def friendly_error(error: Exception) -> str:
     return "Something went wrong while answering. Please try again."
 
 
+def header_html(titles: list[str]) -> str:
+    return (
+        '<header class="page-header"><h1>Career Advisor</h1>'
+        '<details class="about"><summary>About these answers</summary>'
+        f'<div class="about-body">{covers_html(titles)}</div></details></header>'
+    )
+
+
+PLACEHOLDER = (
+    "<p><strong>Ask about a career in the articles</strong>: pay, training, certifications, "
+    "where people work, and which job might suit you. Every answer cites its sources.</p>"
+)
+
+
 def build_app(settings: Settings, advisor: Advisor | None = None) -> gr.Blocks:
     """Build the page from the package; it holds no answering logic of its own."""
     service = ChatService(settings, advisor)
-    with gr.Blocks(title="Career Advisor", analytics_enabled=False) as demo:
-        gr.Markdown("# Career Advisor")
-        covers = gr.Markdown(covers_markdown(service.covers()), elem_id="covers")
+    limit = settings.retrieval.max_query_chars
+    private = {"api_visibility": "private", "show_progress": "hidden"}
+    with gr.Blocks(title="Career Advisor", analytics_enabled=False, fill_height=True) as demo:
+        header = gr.HTML(header_html(service.covers()), elem_id="header", padding=False)
         session = gr.State(empty_session())
-        with gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(
-                    label="Conversation", height=520, elem_id="chat",
-                    feedback_options=("Like", "Dislike"), sanitize_html=True,
-                )  # fmt: skip
+        chatbot = gr.Chatbot(
+            label="Conversation", show_label=False, elem_id="chat", scale=1, height="100%",
+            min_height=200, autoscroll=False, render_markdown=False, sanitize_html=True,
+            buttons=[], feedback_options=("Like", "Dislike"), placeholder=PLACEHOLDER,
+            layout="panel",
+        )  # fmt: skip
+        with gr.Column(elem_id="composer", scale=0):
+            with gr.Row(elem_id="suggestions", equal_height=True):
+                chips = [
+                    gr.Button(text, size="sm", variant="secondary", elem_classes=["chip"],
+                              elem_id=f"chip-{i}", min_width=0)
+                    for i, text in enumerate(EXAMPLES)
+                ]  # fmt: skip
+                retry = gr.Button("Retry", size="sm", visible=False, elem_id="retry", min_width=0)
+                copy = gr.Button("Copy", size="sm", visible=False, elem_id="copy", min_width=0)
+                clear = gr.Button("New chat", size="sm", visible=False, elem_id="clear",
+                                  min_width=0)  # fmt: skip
+            with gr.Row(elem_id="ask-row", equal_height=True):
                 question = gr.Textbox(
-                    label="Your question", placeholder="Ask about billing, coding or PALS…",
-                    elem_id="question", max_length=settings.retrieval.max_query_chars,
+                    label="Your question", show_label=False, elem_id="question", scale=1,
+                    placeholder="Ask a career question…", lines=1, max_lines=6,
+                    container=False, autofocus=True,
                 )  # fmt: skip
-                with gr.Row():
-                    send = gr.Button("Ask", variant="primary", elem_id="ask")
-                    clear = gr.Button("Clear", elem_id="clear")
-                gr.Examples(EXAMPLES, inputs=question, label="Try one of these")
-            with gr.Column(scale=2):
-                gr.Markdown("### Sources")
-                sources = gr.HTML(source_cards(None), elem_id="sources")
-        outputs = [chatbot, session, sources, question]
-        inputs = [question, chatbot, session]
-        send.click(service.respond, inputs, outputs, api_visibility="private")
-        question.submit(service.respond, inputs, outputs, api_visibility="private")
-        clear.click(lambda: ([], empty_session(), source_cards(None), ""), None, outputs)
+                send = gr.Button("Ask", variant="primary", elem_id="ask", scale=0, min_width=72)
+                stop = gr.Button("Stop", variant="stop", elem_id="stop", scale=0, min_width=72,
+                                 visible=False)  # fmt: skip
+            notice = gr.HTML("", elem_id="notice", padding=False)
+            gr.HTML(f'<p id="char-count" data-limit="{limit}" aria-live="polite"></p>',
+                    padding=False, elem_id="char-count-box")  # fmt: skip
+        outputs = [chatbot, session, question, notice, send, stop, retry, copy, clear, *chips]
+        asked = gr.on([send.click, question.submit], service.respond,
+                      [question, chatbot, session], outputs, **private)  # fmt: skip
+        picked = [chip.click(service.respond, [chip, chatbot, session], outputs, **private)
+                  for chip in chips]  # fmt: skip
+        retried = retry.click(service.retry, [chatbot, session], outputs, **private)
+        stop.click(service.stop, [chatbot], [chatbot, send, stop, retry, copy, clear, *chips],
+                   cancels=[asked, *picked, retried], **private)  # fmt: skip
+        copy.click(None, None, None, js="() => window.advisorCopyLastAnswer()")
+        clear.click(service.clear, None, outputs, **private)
         # the chatbot's own trash button must forget the conversation too
-        chatbot.clear(lambda: (empty_session(), source_cards(None)), None, [session, sources])
-        chatbot.like(service.feedback, [session], None)
+        chatbot.clear(service.clear, None, outputs, **private)
+        chatbot.like(service.feedback, [session], None, **private)
         gr.api(service.api_ask, api_name="ask")
         # re-read on every page load: an index built after start-up shows up without a restart
-        demo.load(lambda: covers_markdown(service.covers()), None, covers, api_visibility="private")
+        demo.load(lambda: header_html(service.covers()), None, header, **private)
+    demo.service = service  # type: ignore[attr-defined]  # for launch() to warm it
     return demo
 
 
-def launch(settings: Settings, demo: gr.Blocks | None = None, **kwargs: Any) -> Any:
-    """Serve the page on settings.host:settings.port with a bounded queue."""
+def launch(
+    settings: Settings, demo: gr.Blocks | None = None, *, warm: bool = True, **kwargs: Any
+) -> Any:
+    """Warm the advisor (unless the caller did), then serve on settings.host:settings.port."""
     demo = demo or build_app(settings)
+    service = getattr(demo, "service", None)
+    if warm and service is not None:
+        service.warm()
     return demo.queue(default_concurrency_limit=4, max_size=64).launch(
         server_name=settings.host,
         server_port=settings.port,
         show_error=False,
-        theme=THEME,
-        css=CSS,
+        **launch_options(),
         **kwargs,
     )

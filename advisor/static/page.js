@@ -1,0 +1,128 @@
+// Career Advisor page behaviour: citation chips, scrolling to a new answer, the
+// character counter and Copy. Everything is delegated from `document`, because
+// Gradio renders (and re-renders) the chat after this script has run.
+(() => {
+  // A chip opens the card of its own answer, with its passage marked.
+  document.addEventListener("click", (event) => {
+    const chip = event.target.closest && event.target.closest("button.cite");
+    if (!chip) return;
+    event.preventDefault();
+    const [target, n] = chip.value.split(":");  // "m3-s1:2": card s1 of message 3, source 2
+    const card = document.getElementById(target);
+    if (!card) return;
+    card.open = true;
+    for (const passage of card.querySelectorAll(".source-passage")) {
+      passage.classList.toggle("active", passage.id === `${target}-p${n}`);
+    }
+    card.scrollIntoView({ block: "nearest" });
+    card.querySelector("summary").focus({ preventScroll: true });
+  });
+
+  // Escape hides an open preview (WCAG 1.4.13); it comes back on the next focus or hover.
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    const wrap = document.activeElement && document.activeElement.closest(".cite-wrap");
+    if (wrap) wrap.classList.add("tip-off");
+  });
+  // A preview stays inside the window: shifted left when the chip is near the right edge.
+  const tipBack = (event) => {
+    const wrap = event.target.closest && event.target.closest(".cite-wrap");
+    if (!wrap) return;
+    wrap.classList.remove("tip-off");
+    const tip = wrap.querySelector(".cite-tip");
+    if (!tip) return;
+    tip.style.left = "0px";
+    requestAnimationFrame(() => {
+      const overflow = tip.getBoundingClientRect().right - (window.innerWidth - 8);
+      if (overflow > 0) tip.style.left = `${-overflow}px`;
+    });
+  };
+  document.addEventListener("focusin", tipBack);
+  document.addEventListener("focusout", tipBack);
+  document.addEventListener("mouseover", tipBack);
+
+  // Character counter under the composer: shown near the limit, with what to do over it.
+  function updateCounter() {
+    const box = document.getElementById("char-count");
+    const field = document.querySelector("#question textarea");
+    if (!box || !field) return;
+    const limit = Number(box.dataset.limit);
+    const n = field.value.length;
+    let text = "";
+    let state = "";
+    if (n > limit) {
+      text = `${n.toLocaleString("en")} / ${limit.toLocaleString("en")} characters: ` +
+        `${(n - limit).toLocaleString("en")} too many. Shorten the question to ask it.`;
+      state = "over";
+    } else if (n >= limit * 0.8) {
+      text = `${n.toLocaleString("en")} / ${limit.toLocaleString("en")} characters`;
+      state = "near";
+    }
+    if (box.textContent !== text) box.textContent = text;
+    if (box.className !== state) box.className = state;
+  }
+  document.addEventListener("input", (event) => {
+    if (event.target.closest && event.target.closest("#question")) updateCounter();
+  });
+
+  // A new exchange scrolls to its start (the question, then the answer's lead),
+  // never to the end of a long answer.
+  let seen = 0;
+  let tips = 0;
+  // The chat's sanitizer drops aria-* attributes, so chips are tied to their previews here.
+  function describeChips() {
+    for (const chip of document.querySelectorAll("#chat button.cite:not([aria-describedby])")) {
+      const tip = chip.parentElement.querySelector(".cite-tip");
+      if (!tip) continue;
+      if (!tip.id) tip.id = `cite-tip-${++tips}`;
+      chip.setAttribute("aria-describedby", tip.id);
+    }
+  }
+  function onChange() {
+    describeChips();
+    const users = document.querySelectorAll('#chat [data-testid="user"]');
+    if (users.length > seen) users[users.length - 1].scrollIntoView({ block: "start" });
+    seen = users.length;
+    updateCounter();
+  }
+
+  // Copy: the latest answer as plain text, with [n] markers and without previews.
+  function plainText(node) {
+    const lines = [];
+    for (const block of node.children) {
+      const clone = block.cloneNode(true);
+      for (const tip of clone.querySelectorAll(".cite-tip")) tip.remove();
+      for (const chip of clone.querySelectorAll("button.cite")) {
+        chip.replaceWith(`[${chip.value.split(":")[1]}]`);
+      }
+      if (clone.tagName === "UL") {
+        for (const item of clone.querySelectorAll("li")) lines.push(`- ${item.textContent}`);
+      } else {
+        lines.push(clone.textContent);
+      }
+    }
+    return lines.join("\n");
+  }
+  window.advisorCopyLastAnswer = async () => {
+    const answers = document.querySelectorAll("#chat .answer-text");
+    const button = document.getElementById("copy");
+    if (!answers.length) return;
+    const text = plainText(answers[answers.length - 1]);
+    let done = "Copied";
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch (error) {
+      done = "Copy failed";
+    }
+    if (button) {
+      button.textContent = done;
+      setTimeout(() => { button.textContent = "Copy"; }, 1500);
+    }
+  };
+
+  const start = () => new MutationObserver(onChange).observe(document.body, {
+    childList: true, subtree: true,
+  });
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
