@@ -22,18 +22,13 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from advisor.chunking import Chunk
 from advisor.claims import FigureGuard, GuardedText, Removal, citations_in
+from advisor.followup import is_follow_up, standalone
 from advisor.generators import Generator, make_generator
-from advisor.knowledge.lexicon import Lexicon
 from advisor.knowledge.scope import covered_phrase, uncovered_occupation
 from advisor.prompts import REFUSAL_PHRASE
 from advisor.retrieve import Hit, Retriever
 from advisor.settings import Settings
-from advisor.text import QuestionError, clean_question, tokenize
-
-_FOLLOW_UP = re.compile(
-    r"\b(those|these|that|this|it|they|them|their|which one|either|both|the other|more|less)\b",
-    re.I,
-)
+from advisor.text import QuestionError, clean_question
 
 
 class Turn(BaseModel):
@@ -116,6 +111,14 @@ class Advisor:
         self.retriever = retriever or Retriever(settings)
         self.generator = generator or make_generator(settings.generator, settings.answer)
 
+    def warm(self) -> None:
+        """Load the embedding model now, not on the first question (a spinner covers it)."""
+        self.retriever.embedder.embed_query("warm up")
+
+    def intro(self) -> str:
+        """One line on what to ask, from what the index covers."""
+        return f"Ask about {covered_phrase(self.retriever.lexicon)}."
+
     @property
     def covers(self) -> list[str]:
         """Titles of the indexed articles, for the refusal and the page's intro."""
@@ -148,13 +151,18 @@ class Advisor:
         llm_version = self.generator.condense(question, transcript)
         if llm_version:
             return llm_version
-        if not is_follow_up(question):
+        lexicon = self.retriever.lexicon
+        if not is_follow_up(question, lexicon):
             return question
         if not any(t.role == "assistant" for t in recent):
             # The history holds only questions: rebuild what was answered, to know "those".
-            last_user = next(t.content for t in reversed(recent) if t.role == "user")
-            recent = [*recent, Turn(role="assistant", content=self.ask(last_user).answer)]
-        return rule_based_condense(question, recent, self.retriever.lexicon)
+            last_user = next((t.content for t in reversed(recent) if t.role == "user"), "")
+            try:
+                answered = self.ask(last_user).answer if last_user else ""
+            except QuestionError:  # an unusable earlier question adds nothing
+                answered = ""
+            recent = [*recent, Turn(role="assistant", content=answered)]
+        return standalone(question, recent, lexicon)
 
     def out_of_scope(self, question: str, hits: list[Hit]) -> str | None:
         """Why the articles cannot answer this, or None when they may."""
@@ -257,25 +265,3 @@ class Renumberer:
         return [
             Citation.from_chunk(new, self.passages[old - 1]) for old, new in self.mapping.items()
         ]
-
-
-def is_follow_up(question: str) -> bool:
-    """Does the question lean on the conversation ("which of those…", "and for billers?")?"""
-    return bool(_FOLLOW_UP.search(question)) or len(tokenize(question)) <= 3
-
-
-def rule_based_condense(question: str, history: Sequence[Turn], lexicon: Lexicon) -> str:
-    """Offline follow-up resolution: add the last user question and named certifications.
-
-    "Which of those tends to pay more?" after "What certifications are there for
-    medical coders?" becomes a query that names the certifications the last
-    answer listed, so retrieval finds the passage comparing them.
-    """
-    last_user = next((t.content for t in reversed(history) if t.role == "user"), "")
-    last_answer = next((t.content for t in reversed(history) if t.role == "assistant"), "")
-    acronyms = {n for s in lexicon.credentials() for n in s.names if n.isupper()}
-    named = [m for m in re.findall(r"\b[A-Z][A-Za-z]+\b", last_answer + " " + last_user)]
-    extra = " ".join(dict.fromkeys(n for n in named if n in acronyms))
-    return " ".join(
-        part for part in (question, extra, f"({last_user})" if last_user else "") if part
-    )

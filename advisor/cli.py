@@ -77,6 +77,52 @@ def index(
 
 
 @app.command()
+def corpus(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show what each article is about, as indexing derives it: occupations, credentials,
+    reporters. Correct it with front matter (occupations:, aliases:) or library.yaml."""
+    from advisor.corpus import load_corpus
+    from advisor.knowledge.library import library_lexicon
+
+    settings = get_settings()
+    loaded = load_corpus(settings.corpus_dir, settings.max_file_bytes)
+    for name, problem in loaded.problems.items():
+        err.print(f"[yellow]skipped[/] {escape(name)}: {escape(problem)}")
+    lexicon = library_lexicon(loaded.articles, settings.corpus_dir)
+    rows = []
+    for article in loaded.articles:
+        found = [s for s in lexicon.subjects.values() if article.doc_id in s.docs]
+        rows.append(
+            {
+                "article": article.path.name,
+                "title": article.title,
+                "about": lexicon.doc_subjects.get(article.doc_id, []),
+                "occupations": {s.key: s.aliases for s in found if s.kind == "occupation"},
+                "credentials": {s.key: s.aliases for s in found if s.kind == "credential"},
+                "mentioned_only": sorted(s.key for s in found if not lexicon.is_covered(s.key)),
+            }
+        )
+    library = {"articles": rows, "reporters": lexicon.reporters,
+               "families": {h: sorted(k) for h, k in lexicon.families.items()}}  # fmt: skip
+    if as_json:
+        print(json.dumps(library, indent=2, ensure_ascii=False))
+        return
+    for row in rows:
+        out.print(f"\n[bold]{escape(row['article'])}[/] — {escape(row['title'])}")
+        out.print(f"  about: {escape(', '.join(row['about']) or '(nothing named in the title)')}")
+        for kind in ("occupations", "credentials"):
+            for key, aliases in row[kind].items():
+                also = f" (also: {', '.join(aliases)})" if aliases else ""
+                passing = " [dim]mentioned only[/]" if key in row["mentioned_only"] else ""
+                out.print(f"  {kind[:-1]}: {escape(key)}{escape(also)}{passing}")
+    reporters = ", ".join(f"{k} ({', '.join(v)})" if v else k for k, v in lexicon.reporters.items())
+    out.print(f"\n[bold]Reporters:[/] {escape(reporters or '(none found)')}")
+    for head, keys in library["families"].items():
+        out.print(f"[bold]'{escape(head)}'[/] alone names any of: {escape(', '.join(keys))}")
+
+
+@app.command()
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
     k: Annotated[int | None, typer.Option("--k", min=1, max=50, help="How many passages.")] = None,
@@ -192,11 +238,11 @@ def chat(backend: Annotated[str | None, typer.Option(help=BACKEND_HELP)] = None)
 
     with err.status("Loading the model and the index…"):  # a spinner, on stderr
         advisor = _advisor(backend)
-        advisor.retriever.embedder.embed_query("warm up")  # the model loads on first use
+        advisor.warm()
     turns: list[Turn] = []
     if hasattr(sys.stdin, "reconfigure"):  # undecodable bytes reach clean_question, which says so
         sys.stdin.reconfigure(errors="surrogateescape")
-    out.print("Ask about medical billing, coding or PALS. Empty line to quit.")
+    out.print(f"{escape(advisor.intro())} Empty line to quit.")
     while True:
         try:
             question = input("\nyou> ")
@@ -516,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
 # Commands that write nothing: after them the process may end without the
 # interpreter's teardown of torch and transformers, which costs ~1.5 s of a
 # cold `advisor ask` here (measured; see README, "Tests and measurements").
-READ_ONLY_COMMANDS = frozenset({"ask", "search", "chat", "config"})
+READ_ONLY_COMMANDS = frozenset({"ask", "search", "chat", "config", "corpus"})
 
 
 def run() -> None:

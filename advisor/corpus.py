@@ -51,6 +51,9 @@ class LibraryFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     boilerplate: list[str] = Field(default_factory=list, description="Site-chrome line regexes.")
+    examples: list[str] = Field(
+        default_factory=list, description="Example questions the page offers first."
+    )
     occupations: list[str | dict[str, Any]] = Field(default_factory=list)
     aliases: dict[str, list[str]] = Field(default_factory=dict)
     not_occupations: list[str] = Field(default_factory=list)

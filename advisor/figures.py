@@ -35,7 +35,7 @@ _DURATION = re.compile(
     r"(?P<unit>hour|day|week|month|year)s?\b",
     re.IGNORECASE,
 )
-_YEAR = re.compile(r"(?<![\d,.$])\b(?:19|20)\d{2}\b(?![\d,]|\s?%)")
+_YEAR = re.compile(r"(?<![\d,.$])\b(?:19|20)\d{2}\b(?!\d|,\d|\s?%)")
 _COUNT = re.compile(
     rf"(?<![\w.-])(?P<num>{_NUM})(?:\s(?P<mult>thousand|million|billion)\b)?(?![\w-])",
     re.IGNORECASE,

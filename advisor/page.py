@@ -48,12 +48,6 @@ from advisor.text import QuestionError
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-EXAMPLES = [
-    "Is CCS better than CPC?",
-    "Coding or billing for an introvert?",
-    "How long does training take?",
-    "Which pays more, coding or billing?",
-]
 CHIPS = 4  # suggestion buttons next to the composer: examples first, follow-ups later
 CSS = (STATIC / "page.css").read_text(encoding="utf-8")
 HEAD = f"<script>{(STATIC / 'page.js').read_text(encoding='utf-8')}</script>"
@@ -89,6 +83,7 @@ class ChatService:
         self.settings = settings
         self._advisor = advisor
         self._lock = threading.Lock()
+        self.examples = example_questions_for(settings)
 
     def advisor(self) -> Advisor:
         with self._lock:
@@ -153,7 +148,7 @@ class ChatService:
                 yield self._out(chat, session, busy=True)
         except Exception as error:  # every failure gets a message with the fix, never a trace
             chat[-1] = {"role": "assistant", "content": message_html(friendly_error(error))}
-            yield self._out(chat, session, chips=EXAMPLES, answered=True)
+            yield self._out(chat, session, chips=self.examples, answered=True)
 
     def _finish(self, question: str, reply: Reply, chat: list[dict], session: dict) -> tuple:
         index = len(chat) - 1
@@ -166,7 +161,7 @@ class ChatService:
                       {"role": "assistant", "content": reply.answer}],
             "replies": {**session["replies"], index: (question, reply)},
         }  # fmt: skip
-        chips = follow_ups(question, reply, asked) or EXAMPLES
+        chips = follow_ups(question, reply, asked) or self.examples
         return self._out(chat, session, chips=chips, answered=True)
 
     def retry(self, chat: list[dict], session: dict[str, Any]) -> Iterator[tuple]:
@@ -191,11 +186,11 @@ class ChatService:
                 shown = ""
             note = '<p class="stopped">Stopped. Ask again or pick a question below.</p>'
             chat = [*chat[:-1], {"role": "assistant", "content": shown + note}]
-        return (chat, *self._controls(busy=False, chips=EXAMPLES, answered=True))
+        return (chat, *self._controls(busy=False, chips=self.examples, answered=True))
 
     def clear(self) -> tuple:
         """A new conversation: nothing shown, nothing remembered."""
-        return self._out([], empty_session(), question="", chips=EXAMPLES)
+        return self._out([], empty_session(), question="", chips=self.examples)
 
     # --- what the controls show ---------------------------------------------------------
 
@@ -267,6 +262,28 @@ def too_long(length: int, limit: int) -> str:
     )
 
 
+def example_questions_for(settings: Settings) -> list[str]:
+    """The library's own starter questions (library.yaml `examples:`), else ones made from
+    the occupations the index covers: the page knows no field of its own."""
+    from advisor.corpus import CorpusError, read_library_file
+    from advisor.knowledge.lexicon import Lexicon
+    from advisor.knowledge.scope import example_questions
+
+    try:
+        listed = read_library_file(settings.corpus_dir).examples
+    except CorpusError:
+        listed = []
+    if listed:
+        return listed[:CHIPS]
+    try:
+        manifest = read_manifest(settings.index)
+    except IndexUnavailableError:
+        manifest = None
+    if manifest is None or manifest.library is None:
+        return ["What careers do these articles cover?"]
+    return example_questions(Lexicon.from_data(manifest.library), CHIPS)
+
+
 def friendly_error(error: Exception) -> str:
     """A message the student can act on (plain text; the page escapes it)."""
     if isinstance(error, QuestionError):
@@ -318,7 +335,7 @@ def build_app(settings: Settings, advisor: Advisor | None = None) -> gr.Blocks:
                 chips = [
                     gr.Button(text, size="sm", variant="secondary", elem_classes=["chip"],
                               elem_id=f"chip-{i}", min_width=0)
-                    for i, text in enumerate(EXAMPLES)
+                    for i, text in enumerate(service.examples)
                 ]  # fmt: skip
                 retry = gr.Button("Retry", size="sm", visible=False, elem_id="retry", min_width=0)
                 copy = gr.Button("Copy", size="sm", visible=False, elem_id="copy", min_width=0)

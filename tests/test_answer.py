@@ -6,10 +6,11 @@ import pytest
 import yaml
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from advisor.answer import Advisor, Reply, Turn, parse_history, rule_based_condense
+from advisor.answer import Advisor, Reply, Turn, parse_history
 from advisor.claims import citations_in
 from advisor.corpus import load_corpus
 from advisor.figures import extract_figures
+from advisor.followup import standalone
 from advisor.generators import ChatModelGenerator, GeneratorUnavailableError, make_generator
 from advisor.knowledge.lexicon import Lexicon
 from advisor.knowledge.library import library_lexicon
@@ -265,10 +266,30 @@ def corpus_lexicon() -> Lexicon:
     return library_lexicon(load_corpus(CORPUS).articles, CORPUS)
 
 
-def test_rule_based_condense_adds_named_certifications() -> None:
+def test_follow_up_names_the_certifications_the_last_answer_listed() -> None:
     history = [
         Turn(role="user", content="What certifications are there?"),
         Turn(role="assistant", content="There are CPC and CCS [1]."),
     ]
-    condensed = rule_based_condense("Which of those pays more?", history, corpus_lexicon())
+    condensed = standalone("Which of those pays more?", history, corpus_lexicon())
     assert "CPC" in condensed and "CCS" in condensed
+
+
+@pytest.mark.parametrize(
+    ("earlier", "question", "expected"),
+    [
+        ("What does a medical coder do?", "And billers?", "What does a billers do?"),
+        ("How much do medical coders make?", "How much do they earn?", "medical coders"),
+        ("What does a medical coder do?", "And what about remote work?", "medical coder"),
+        ("Is CCS better than CPC?", "How long does training take?", "How long does training take?"),
+        ("Is CCS better than CPC?", "What is PALS?", "What is PALS?"),
+        ("Is CCS better than CPC?", "Do coders work remotely?", "Do coders work remotely?"),
+        ("Is CCS better than CPC?", "How do I become a pilot?", "How do I become a pilot?"),
+    ],
+)
+def test_follow_up_or_new_topic(earlier: str, question: str, expected: str) -> None:
+    history = [Turn(role="user", content=earlier), Turn(role="assistant", content="… [1].")]
+    condensed = standalone(question, history, corpus_lexicon())
+    assert expected in condensed
+    if expected == question:  # a new topic carries nothing over
+        assert condensed == question

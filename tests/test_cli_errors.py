@@ -74,6 +74,12 @@ class FakeAdvisor:
     def __init__(self) -> None:
         self.asked: list[str] = []
 
+    def warm(self) -> None:
+        pass
+
+    def intro(self) -> str:
+        return "Ask about coders."
+
     def ask(self, question: str, turns: list) -> object:
         from advisor.answer import Reply
         from advisor.text import clean_question

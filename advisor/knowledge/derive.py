@@ -177,6 +177,9 @@ def _uses(text: str, weight: int, loose: bool = False) -> Iterable[tuple[str, in
         low = word.lower().replace("’", "'")
         if len(low) < 4 or low in STOPWORDS or is_acronym(word):
             continue
+        starts = i == 0 or re.search(r"[.!?:*-]\s*$", text[: words[i][1]])
+        if loose and word[0].isupper() and not starts:
+            continue  # "Career Advisor team": a name, not a job
         after = text[end : end + 40].lstrip(" ,")
         # in a question any noun in a job's place is a job noun, whatever its ending:
         # "nurses earn", "a nurse's pay", "become a pilot", "a plumbing apprenticeship"
@@ -501,6 +504,23 @@ def build_lexicon(articles: Iterable[SourceArticle], library: Declared | None = 
         a.doc_id: sorted(lexicon.subjects_in(a.title)) or _main_subjects(a.doc_id, subjects)
         for a in articles
     }
+    headings = "\n".join(
+        line for a in articles for line in a.text.splitlines() if line.lstrip().startswith("#")
+    )
+    lexicon.covered = {k for keys in lexicon.doc_subjects.values() for k in keys}
+    lexicon.covered |= lexicon.subjects_in(headings)
+    for article in articles:  # whoever a pay figure is stated for is covered too
+        for sentence in re.split(r"(?<=[.!?])\s+|\n", article.text):
+            if "$" in sentence:
+                lexicon.covered |= lexicon.subjects_in(sentence[: sentence.index("$")])
+    if library is not None:  # a maintainer's declared occupation is covered
+        lexicon.covered |= {normalize(str(o if isinstance(o, str) else o.get("name", "")))
+                            for o in library.occupations} & set(subjects)  # fmt: skip
+    for article in articles:
+        lexicon.covered |= {
+            normalize(str(o if isinstance(o, str) else o.get("name", "")))
+            for o in article.declared.occupations
+        } & set(subjects)
     return lexicon
 
 

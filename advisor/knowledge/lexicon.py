@@ -50,6 +50,11 @@ class LexiconData(BaseModel):
     doc_subjects: dict[str, list[str]] = Field(
         default_factory=dict, description="Article id -> keys of the subjects its title names."
     )
+    covered: list[str] = Field(
+        default_factory=list,
+        description="Subjects a title or heading names: what the library is about, not "
+        "what it mentions in passing.",
+    )
 
 
 @dataclass(frozen=True)
@@ -119,17 +124,28 @@ class Lexicon:
     subjects: dict[str, Subject] = field(default_factory=dict)
     reporters: dict[str, list[str]] = field(default_factory=dict)
     doc_subjects: dict[str, list[str]] = field(default_factory=dict)
+    covered: set[str] | None = None  # None: everything found is covered
 
     @classmethod
     def from_data(cls, data: LexiconData) -> Lexicon:
-        return cls({s.key: s for s in data.subjects}, dict(data.reporters), dict(data.doc_subjects))
+        return cls(
+            {s.key: s for s in data.subjects},
+            dict(data.reporters),
+            dict(data.doc_subjects),
+            set(data.covered) if data.covered else None,
+        )
 
     def to_data(self) -> LexiconData:
         return LexiconData(
             subjects=sorted(self.subjects.values(), key=lambda s: s.key),
             reporters=self.reporters,
             doc_subjects=self.doc_subjects,
+            covered=sorted(self.covered or ()),
         )
+
+    def is_covered(self, key: str) -> bool:
+        """An article is about it (a title or heading names it), not just mentions it."""
+        return self.covered is None or key in self.covered
 
     # ----- lookup tables, built once --------------------------------------------------
     @cached_property

@@ -65,8 +65,12 @@ def uncovered_occupation(lexicon: Lexicon, question: str) -> str | None:
     asked job's. A question that also names a covered job is answered.
     """
     listed = lexicon.mentions(question, question=True)
-    if any(lexicon.subjects[k].kind == "occupation" for m in listed for k in m.keys):
+    asked = {k for m in listed for k in m.keys if lexicon.subjects[k].kind == "occupation"}
+    if any(_covered(lexicon, k) for k in asked):
         return None
+    if asked:  # named in the articles only in passing ("technicians ask the pharmacist")
+        names = [plural(k) for k in sorted(asked)]
+        return f"The articles mention {join_names(names)} only in passing, with no details."
     taken = [(m.start, m.end) for m in listed]
     for start, end, phrase in job_nouns(question):
         if any(a < end and start < b for a, b in taken):
@@ -89,6 +93,16 @@ def _plural_job(phrase: str) -> str:
     return phrase if phrase.endswith("ing") else plural(phrase)
 
 
+def _covered(lexicon: Lexicon, key: str) -> bool:
+    """Covered, or the job of a covered credential ("PALS providers" when PALS is)."""
+    if lexicon.is_covered(key):
+        return True
+    return any(
+        lexicon.is_covered(other) and lexicon.related(frozenset({key}), frozenset({other}))
+        for other in lexicon.subjects
+    )
+
+
 def _neighbours(lexicon: Lexicon, phrase: str) -> list[str]:
     words = {w for w in phrase.lower().split() if w not in STOPWORDS}
     found = [
@@ -96,3 +110,21 @@ def _neighbours(lexicon: Lexicon, phrase: str) -> list[str]:
         if words & {w.lower() for w in s.key.split()}
     ]  # fmt: skip
     return found[:3]
+
+
+def example_questions(lexicon: Lexicon, limit: int = 4) -> list[str]:
+    """Starter questions for the page when the library's data file names none."""
+    jobs = [k for k in main_subjects(lexicon) if lexicon.subjects.get(k, None) is not None
+            and lexicon.subjects[k].kind == "occupation"]  # fmt: skip
+    if not jobs:
+        return ["What careers do these articles cover?"]
+    found = [f"How much do {plural(jobs[0])} earn?"]
+    if len(jobs) > 1:
+        found.append(f"{plural(jobs[0]).capitalize()} or {plural(jobs[1])}: which suits me?")
+    found.append(f"How long does it take to become {_article(jobs[-1])} {jobs[-1]}?")
+    found.append(f"Where do {plural(jobs[min(2, len(jobs) - 1)])} work?")
+    return found[:limit]
+
+
+def _article(name: str) -> str:
+    return "an" if name[:1].lower() in "aeiou" else "a"

@@ -1,0 +1,85 @@
+"""Follow-up or new topic: a question made standalone from the conversation, offline.
+
+Decided from what the question itself names (the library's occupations and
+credentials) and how it is phrased:
+
+- "And billers?" / "What about data scientists?": the last question again, about
+  the newly named subject ("What do medical billers earn?").
+- "How much do they earn?" / "Which of those pays more?": the question with the
+  subjects (and credentials) the conversation was about added.
+- "And remote work?": the new topic, about the same subjects.
+- Anything else is a new topic and stands alone: "How long does training take?"
+  after a CCS question carries no CCS into the search.
+Deterministic and fast; an LLM condenser stays optional behind the LLM backends.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Protocol
+
+from advisor.knowledge.lexicon import Lexicon
+
+_ELLIPSIS = re.compile(
+    r"^\W*(?:and|also|but|plus|so|what about|how about|same for|ok(?:ay)?,?)\b", re.I
+)
+_REFERENCE = re.compile(
+    r"\b(?:they|them|their|theirs|those|these|it|its|that one|this one|either|both"
+    r"|the other|which one|each)\b",
+    re.I,
+)
+
+
+class TurnLike(Protocol):
+    role: str
+    content: str
+
+
+def _last(history: Sequence[TurnLike], role: str) -> str:
+    return next((t.content for t in reversed(history) if t.role == role), "")
+
+
+def _names(lexicon: Lexicon, text: str) -> list[str]:
+    """The names `text` uses for the subjects it mentions, as written, in order."""
+    return list(dict.fromkeys(text[m.start : m.end] for m in lexicon.mentions(text, question=True)))
+
+
+def is_follow_up(question: str, lexicon: Lexicon) -> bool:
+    """Does the question lean on the conversation rather than stand alone?"""
+    return bool(_ELLIPSIS.search(question) or _REFERENCE.search(question))
+
+
+def standalone(question: str, history: Sequence[TurnLike], lexicon: Lexicon) -> str:
+    """The question as a search would need it, given the conversation so far."""
+    last_user, last_answer = _last(history, "user"), _last(history, "assistant")
+    if not last_user:
+        return question
+    named_now = _names(lexicon, question)
+    named_before = _names(lexicon, last_user)
+    elliptical = bool(_ELLIPSIS.search(question))
+    if named_now and elliptical and named_before and len(question.split()) <= 8:
+        return _swap(last_user, named_before, " and ".join(named_now))
+    if named_now:
+        return question  # it says what it is about: a new topic, or an explicit one
+    if _REFERENCE.search(question):
+        credentials = {n for s in lexicon.credentials() for n in s.names}
+        listed = [n for n in _names(lexicon, last_answer) if n in credentials]
+        context = named_before or _names(lexicon, last_answer)[:2]
+        extra = list(dict.fromkeys([*listed, *context]))
+        return " ".join([question, *extra]) if extra else f"{question} ({last_user})"
+    if elliptical:  # "And remote work?": the new topic, same subjects
+        return " ".join([question, *named_before]) if named_before else f"{question} ({last_user})"
+    return question
+
+
+def _swap(question: str, old_names: list[str], new: str) -> str:
+    """ "What do software developers earn?" about data scientists instead."""
+    swapped, placed = question, False
+    for old in old_names:
+        if old in swapped:
+            swapped = swapped.replace(old, "" if placed else new, 1)
+            placed = True
+    swapped = re.sub(r"\s{2,}", " ", swapped)
+    swapped = re.sub(r"\s+(?:and|or|vs\.?|versus|compared (?:with|to))\s*(?=[?.!,]|$)", "", swapped)
+    return swapped.strip()
