@@ -22,8 +22,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from advisor.chunking import Chunk
 from advisor.claims import FigureGuard, GuardedText, Removal, citations_in
-from advisor.followup import is_follow_up, standalone
+from advisor.followup import conversation_subjects, is_follow_up, standalone
 from advisor.generators import Generator, make_generator
+from advisor.knowledge.derive import job_nouns
 from advisor.knowledge.scope import covered_phrase, uncovered_occupation
 from advisor.prompts import REFUSAL_PHRASE
 from advisor.retrieve import Hit, Retriever
@@ -153,7 +154,7 @@ class Advisor:
             return llm_version
         lexicon = self.retriever.lexicon
         if not is_follow_up(question, lexicon):
-            return question
+            return self._unless_it_needs_context(question, recent)
         if not any(t.role == "assistant" for t in recent):
             # The history holds only questions: rebuild what was answered, to know "those".
             last_user = next((t.content for t in reversed(recent) if t.role == "user"), "")
@@ -163,6 +164,27 @@ class Advisor:
                 answered = ""
             recent = [*recent, Turn(role="assistant", content=answered)]
         return standalone(question, recent, lexicon)
+
+    def _unless_it_needs_context(self, question: str, recent: Sequence[Turn]) -> str:
+        """A question that names nothing ("Which certification should I get?") after one
+        about an occupation is about that occupation when that makes the search more
+        confident. Credentials are not carried ("Is CCS better than CPC?" then "How long
+        does training take?" is a new topic), nor anything into an off-topic question or
+        one naming a job the articles do not cover."""
+        lexicon = self.retriever.lexicon
+        context = [
+            name
+            for name in conversation_subjects(recent, lexicon)
+            if any(lexicon.subjects[k].kind == "occupation" for k in lexicon.subjects_in(name))
+        ]
+        if not context or lexicon.mentions(question, question=True) or job_nouns(question):
+            return question
+        if self.retriever.coverage(question) < 0.5:  # not career words: off topic
+            return question
+        with_context = " ".join([question, *context])
+        bare = self.retriever.relevance(question, self.retriever.search(question).hits)
+        carried = self.retriever.relevance(with_context, self.retriever.search(with_context).hits)
+        return with_context if carried >= bare else question
 
     def out_of_scope(self, question: str, hits: list[Hit]) -> str | None:
         """Why the articles cannot answer this, or None when they may."""

@@ -21,8 +21,11 @@ from advisor.settings import ChunkSettings
 if TYPE_CHECKING:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+# Bumped when the rules change what a passage is: the index rebuilds itself.
+CHUNKER_VERSION = 2
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*$")
 _LIST_ITEM = re.compile(r"^(?:[-*+]|\d+[.)])\s")
+_FIGURE = re.compile(r"\d")
 # Sentence ends followed by whitespace; the splitter keeps the punctuation.
 SENTENCE_SEPARATORS = ["\n\n", "\n", r"(?<=[.!?])\s+", r"(?<=[;:])\s+", " "]
 
@@ -81,18 +84,22 @@ class Section:
     end: int
 
 
-def heading_of(line: str) -> tuple[int, str] | None:
+def heading_of(line: str, markdown: bool = False) -> tuple[int, str] | None:
     """Return (level, heading) for a heading line, or None for body text.
 
-    Markdown headings are explicit. Plain-text pages lost their markup, so a
-    short line without closing punctuation, or a question line, counts as a
-    level-2 heading.
+    Markdown headings are explicit, and in a Markdown article they are the only
+    ones. Plain-text pages lost their markup, so there a short line without
+    closing punctuation, or a question line, counts as a level-2 heading, unless
+    it holds a figure ("Median pay: $57,440 per year" is a fact, not a title)
+    or is a table row.
     """
     stripped = line.strip()
     match = _MD_HEADING.match(stripped)
     if match:
         return len(match.group(1)), match.group(2).strip()
-    if not stripped or _LIST_ITEM.match(stripped) or len(stripped) > 110:
+    if markdown or not stripped or _LIST_ITEM.match(stripped) or len(stripped) > 110:
+        return None
+    if stripped.startswith("|") or _FIGURE.search(stripped):
         return None
     words = stripped.split()
     if stripped.endswith("?") and len(words) <= 18:
@@ -104,7 +111,7 @@ def heading_of(line: str) -> tuple[int, str] | None:
     return 2, stripped
 
 
-def split_sections(text: str) -> list[Section]:
+def split_sections(text: str, markdown: bool = False) -> list[Section]:
     """Cut the article at heading lines; text before the first heading is the intro.
 
     A sub-heading is labelled with its parent ("Salary Differences › Medical
@@ -115,7 +122,7 @@ def split_sections(text: str) -> list[Section]:
     stack: list[tuple[int, str]] = []
     heading, body_start, pos = "Introduction", 0, 0
     for line in text.splitlines(keepends=True):
-        found = heading_of(line)
+        found = heading_of(line, markdown)
         if found is not None:
             if text[body_start:pos].strip():
                 sections.append(Section(heading, body_start, pos))
@@ -153,7 +160,8 @@ def chunk_article(article: Article, settings: ChunkSettings) -> list[Chunk]:
     """Chunk one article section by section, never across a heading."""
     splitter = make_splitter(settings)
     chunks: list[Chunk] = []
-    for section in split_sections(article.text):
+    markdown = article.path.suffix.lower() == ".md"
+    for section in split_sections(article.text, markdown):
         body = article.text[section.start : section.end]
         for doc in splitter.create_documents([body]):
             start = section.start + int(doc.metadata["start_index"])

@@ -198,7 +198,10 @@ class FigureGuard:
             removed.append(problem)
             return ""
         body = line[len(label) :]
-        return label + self._check_sentences(body, line_cites, removed, label) if body else line
+        if not body:
+            return line
+        kept = self._check_sentences(body, line_cites, removed, label)
+        return label + kept if kept.strip() else ""  # a label whose sentence went goes too
 
     def _check_sentences(
         self, line: str, line_cites: list[int], removed: list[Removal], label: str = ""

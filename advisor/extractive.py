@@ -34,14 +34,13 @@ from advisor.intent import (
     TIME_QUESTION,
     WHERE_QUESTION,
 )
+from advisor.knowledge.facts import FigureFact, PassageReader
 from advisor.knowledge.lexicon import Lexicon
 from advisor.text import split_sentences, tokenize, word_overlap
 
 _MONTH = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 )
-_DATE = re.compile(rf"\b{_MONTH},?\s+\d{{4}}\b|\bin \d{{4}}\b")
-_SAME_TIME = re.compile(r"\bsame time\b", re.I)
 MIN_SENTENCE_CHARS = 25
 _ANAPHORA = re.compile(r"^(?:they|this|these|those|it|their|both)\b", re.I)
 
@@ -72,34 +71,43 @@ def _published_label(published: str) -> str:
         return published
 
 
-def _attribution(chunk: Chunk, sentences: list[str], index: int, lex: Lexicon) -> str:
-    """Who reported a figure and when: the agency and date the passage names, else the article."""
-    window = sentences[: index + 1][::-1]  # this sentence first, then the ones before it
-    who = next((names[0] for s in window if (names := lex.reporters_in(s))), None)
-    if who == chunk.publisher:
-        who = None  # the article's own figure: labelled with the article below
-    when = None
-    for s in window:
-        if _SAME_TIME.search(s) and s is not window[0]:
-            continue
-        match = _DATE.search(s)
-        if match:
-            when = match.group().replace("in ", "").replace(",", "")
-            break
+def _attribution(chunk: Chunk, unit: str, facts: list[FigureFact]) -> str:
+    """Who reported a figure and when, read the way the guard reads it (so a label can
+    never contradict what the guard checks): the reporter and period of the unit's first
+    figure, else the article's publisher and date."""
+    fact = next(
+        (f for f in facts if f.sentence and (f.sentence in unit or unit in f.sentence)
+         and f.figure.kind in ("money", "percent", "count")),
+        None,
+    )  # fmt: skip
     publisher = chunk.publisher if chunk.publisher != "unknown" else f"“{chunk.title}”"
     article_date = _published_label(chunk.published) if chunk.published else None
-    if who and when:
-        return f"{who}, {when}"
-    if who:
-        dated = f"article dated {article_date}" if article_date else "undated article"
-        return f"{who} (cited in an {dated})" if article_date else f"{who} ({dated})"
-    if article_date:
-        return f"{publisher}, {article_date}"
-    return f"{publisher} (undated)"
+    who = (fact.reporter if fact else None) or publisher
+    year = max(fact.years) if fact and fact.years else None
+    if year is None or (fact and str(year) not in chunk.text and article_date):
+        return f"{who}, {article_date}" if article_date else f"{who} (undated)"
+    upto = chunk.text.find(fact.sentence) + len(fact.sentence) if fact else len(chunk.text)
+    months = re.findall(rf"\b({_MONTH}),?\s+{year}\b", chunk.text[:upto])
+    return f"{who}, {months[-1]} {year}" if months else f"{who}, {year}"
 
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s*")
+_LABEL = re.compile(r"^[^.!?\d:;]{3,60}$")
 MAX_LIST_ITEMS = 8
+
+
+def _table_row(text: str, line: str) -> str:
+    """A Markdown table row as a sentence ("Dental assistant — Median pay (May 2023):
+    $46,540"); the header and rule rows say nothing alone ("")."""
+    if not line.lstrip().startswith("|"):
+        return line
+    rows = [r for r in text.splitlines() if r.lstrip().startswith("|")]
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    header = [c.strip() for c in rows[0].strip().strip("|").split("|")]
+    if line.strip() == rows[0].strip() or set(line.replace("|", "").strip()) <= set("-: "):
+        return ""
+    pairs = [f"{h}: {c}" for h, c in zip(header[1:], cells[1:], strict=False) if c]
+    return f"{cells[0]} — {'; '.join(pairs)}." if pairs else ""
 
 
 def _units(text: str) -> list[tuple[int, str, bool]]:
@@ -108,7 +116,7 @@ def _units(text: str) -> list[tuple[int, str, bool]]:
     A list of credentials is one answer ("CPC; CCA; CCS"), not six fragments
     that each say too little to be chosen.
     """
-    sentences = [text[a:b] for a, b in split_sentences(text)]
+    sentences = [_table_row(text, text[a:b]) for a, b in split_sentences(text)]
     units: list[tuple[int, str]] = []
     listed: set[int] = set()
     i = 0
@@ -160,14 +168,21 @@ def _context(lex: Lexicon, chunk: Chunk) -> tuple[list[str], bool]:
 
 def _candidates(hits: Sequence[Chunk], lex: Lexicon) -> list[Candidate]:
     found: list[Candidate] = []
+    reader = PassageReader(lex)
     for n, chunk in enumerate(hits, start=1):
         units = _units(chunk.text)
-        texts = [text for _, text, _ in units]
+        facts = reader.facts(chunk)
         previous, vague = _context(lex, chunk)
-        for i, (position, clean, is_list) in enumerate(units):
+        label = ""
+        for position, clean, is_list in units:
+            if _LABEL.match(clean):  # "LPN at a glance" heads the stat lines below it
+                label = clean if named(lex, clean) else ""
+                continue
+            if label and ":" in clean and not named(lex, clean):
+                clean = f"{label} — {clean}"  # "LPN at a glance — Median pay: $59,730"
             mentioned = named(lex, clean)
-            if mentioned:
-                vague = False
+            if mentioned:  # "nurses" alone names either kind: it says nothing about which
+                vague = all(len(m.keys) > 1 for m in lex.mentions(clean))
             if not mentioned or _ANAPHORA.match(clean):  # "They…", "Tuition begins at…"
                 mentioned = list(dict.fromkeys(previous + mentioned))
             previous = mentioned or previous
@@ -182,7 +197,7 @@ def _candidates(hits: Sequence[Chunk], lex: Lexicon) -> list[Candidate]:
             candidate.money = frozenset(f.value for f in figures if f.kind == "money")
             candidate.has_figure = any(f.kind in ("money", "percent", "count") for f in figures)
             if candidate.has_figure:
-                candidate.attribution = _attribution(chunk, texts, i, lex)
+                candidate.attribution = _attribution(chunk, clean, facts)
             found.append(candidate)
     return found
 
@@ -314,8 +329,17 @@ def _pay_answer(
         )
     if figures:
         lines += ["", "What the sources report (different surveys and years, side by side):"]
-        lines += [f"- **{c.attribution}:** {_cite(c)}" for c in _in_reading_order(figures)]
+        lines += [_labelled(c) for c in _in_reading_order(figures)]
     return lines
+
+
+def _labelled(c: Candidate) -> str:
+    """A figure's line with who reported it and when, unless the sentence says so itself."""
+    who, _, when = c.attribution.partition(", ")
+    year = re.search(r"\d{4}", when)
+    if who in c.text and (year is None or year.group() in c.text):
+        return f"- {_cite(c)}"
+    return f"- **{c.attribution}:** {_cite(c)}"
 
 
 def _lead(chosen: list[Candidate], wanted: list[str]) -> Candidate:

@@ -45,6 +45,14 @@ def _names(lexicon: Lexicon, text: str) -> list[str]:
     return list(dict.fromkeys(text[m.start : m.end] for m in lexicon.mentions(text, question=True)))
 
 
+def conversation_subjects(history: Sequence[TurnLike], lexicon: Lexicon) -> list[str]:
+    """What the conversation was last about: the last question's subjects, else its answer's."""
+    for turn in reversed(history):  # the last question that named something
+        if turn.role == "user" and (names := _names(lexicon, turn.content)):
+            return names
+    return _names(lexicon, _last(history, "assistant"))[:2]
+
+
 def is_follow_up(question: str, lexicon: Lexicon) -> bool:
     """Does the question lean on the conversation rather than stand alone?"""
     return bool(_ELLIPSIS.search(question) or _REFERENCE.search(question))

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from advisor.chunking import Chunk, chunk_article
+from advisor.chunking import CHUNKER_VERSION, Chunk, chunk_article
 from advisor.corpus import Article, LoadReport, load_corpus, slugify
 from advisor.knowledge.lexicon import LexiconData
 from advisor.quarantine import Quarantined
@@ -150,7 +150,8 @@ def open_client(settings: IndexSettings) -> ClientAPI:
 
 
 def chunk_settings_key(settings: Settings) -> dict[str, Any]:
-    return settings.chunking.model_dump()
+    """What decides the passages: the settings and the chunker's own rules (its version)."""
+    return {**settings.chunking.model_dump(), "chunker": CHUNKER_VERSION}
 
 
 def _full_rebuild_reason(old: Manifest | None, settings: Settings) -> str | None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,33 @@ def test_plain_text_sections_are_detected() -> None:
     sections = split_sections(text)
     assert [s.heading for s in sections] == ["Introduction", "What is coding?", "Pay"]
     assert text[sections[1].start : sections[1].end].strip() == "Coding is translating."
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Median pay: $57,440 per year", "Typical training: 12 months", "| LPN | $59,730 |"],
+)
+def test_a_line_with_a_figure_or_a_table_row_is_never_a_heading(line: str) -> None:
+    assert heading_of(line) is None
+    assert heading_of(line, markdown=True) is None
+
+
+def test_in_markdown_only_hash_lines_are_headings() -> None:
+    text = "## Pay\n\nLPN at a glance\nMedian pay: $59,730 per year\n\nWork Environment\nText.\n"
+    sections = split_sections(text, markdown=True)
+    assert [s.heading for s in sections] == ["Pay"]
+    assert "Median pay: $59,730 per year" in text[sections[0].start : sections[0].end]
+
+
+def test_second_library_stat_lines_stay_with_their_text() -> None:
+    from advisor.corpus import load_corpus
+    from advisor.settings import ChunkSettings
+
+    from .conftest import REPO
+
+    folder = REPO / "evals" / "corpora" / "careers" / "corpus"
+    chunks = chunk_corpus(load_corpus(folder).articles, ChunkSettings())
+    assert not [c.section for c in chunks if re.search(r"\d", c.section.split(" › ")[-1])
+                and "$" in c.section]  # fmt: skip
+    stat = next(c for c in chunks if "Median hourly pay: $28.72" in c.text)
+    assert "Median pay: $59,730 per year" in stat.text

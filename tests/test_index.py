@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from advisor.chunking import CHUNKER_VERSION
 from advisor.index import (
     IndexUnavailableError,
     build_index,
@@ -31,7 +32,9 @@ def test_first_build_embeds_every_chunk(settings: Settings, hash_embedder: HashE
     total = sum(len(d.chunk_ids) for d in manifest.documents.values())
     assert report.embedded_chunks == total == hash_embedder.embedded == _count(settings)
     assert manifest.embedding_model == settings.embedding.model_name
-    assert manifest.chunking == settings.chunking.model_dump()
+    assert manifest.chunking == {**settings.chunking.model_dump(), "chunker": CHUNKER_VERSION}
+    assert manifest.library is not None  # what the articles are about, stored with them
+    assert "medical coder" in {s.key for s in manifest.library.subjects}
     assert open_collection(settings.index)[1].configuration["hnsw"]["space"] == "cosine"
 
 

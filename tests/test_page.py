@@ -159,9 +159,9 @@ class SlowGenerator:
 
         self.inner = ExtractiveGenerator(settings.answer)
 
-    def generate(self, question, passages):
+    def generate(self, question, passages, lexicon=None):
         time.sleep(1.5)
-        for piece in self.inner.generate(question, passages):
+        for piece in self.inner.generate(question, passages, lexicon):
             time.sleep(0.3)
             yield piece
 

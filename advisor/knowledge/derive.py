@@ -87,6 +87,12 @@ _JOB_SLOT = re.compile(
     r"(?:[a-z-]+\s+){0,2}$",
     re.I,
 )
+# -ing nouns that are not a line of work ("training programs", "building codes" aside)
+_NOT_WORK = frozenset(
+    """training learning schooling funding housing meeting morning evening thing something
+    anything nothing everything during including being having spring string starting
+    earning earnings working living""".split()
+)
 _JOB_THINGS = re.compile(
     r"^(?:apprenticeships?|careers?|jobs?|training|programs?|licen[cs](?:e|ing)|school"
     r"|degrees?|salar(?:y|ies)|pay|wages?|income|earnings)\b",
@@ -151,7 +157,7 @@ def _job_place(text: str, word: str, end: int, after: str) -> bool:
         return True
     if low.endswith("'s") and _JOB_THINGS.match(after):
         return True
-    if low.endswith("ing") and _JOB_THINGS.match(after):
+    if low.endswith("ing") and low not in _NOT_WORK and _JOB_THINGS.match(after):
         return True
     before = text[: end - len(word)]
     return bool(_JOB_SLOT.search(before)) and (not after or after[0] in "?.!,;:")

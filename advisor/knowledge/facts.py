@@ -38,6 +38,8 @@ _YEAR = re.compile(r"(?<![\d,.$])\b(?:19|20)\d{2}\b(?!\d|,\d|\s?%)")
 _ANAPHORA = re.compile(
     r"^\W*(?:they|their|them|these|those|this|that|such|both|he|she|his|her|it)\b", re.I
 )
+# A short line with no closing punctuation and no figure: a label over the lines below it.
+_LABEL_LINE = re.compile(r"^[^.!?\d:;]{3,60}$")
 # Two dimensions of a statistic: what is measured, and whose (top earners, starters…).
 MEASURES = frozenset({"median", "average"})
 
@@ -205,6 +207,8 @@ class PassageReader:
         for start, end in split_sentences(chunk.text):
             sentence = chunk.text[start:end]
             own = self._resolve(_groups(self.lexicon.mentions(sentence)), chunk)
+            if own and _LABEL_LINE.match(sentence):  # "LPN at a glance": heads the lines below
+                context = own
             inherited = previous if _ANAPHORA.match(sentence) else context
             subjects = (
                 tuple(dict.fromkeys(own + previous))
