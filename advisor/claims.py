@@ -14,7 +14,7 @@ point to no passage are dropped first, so they cannot vouch for anything.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from advisor.chunking import Chunk
@@ -80,11 +80,12 @@ def stated_about(
     figure: Figure,
     question_subjects: frozenset[str] = frozenset(),
     label: str = "",
+    quoted: bool = False,
 ) -> Stated:
     """Read a reply's figure the way sources are read; an unnamed subject is the question's."""
     clause = clause_around(sentence, figure.start, figure.end)
     at = figure.start - max(0, sentence.find(clause))
-    subjects = stated_subjects(lexicon, sentence, figure)
+    subjects = stated_subjects(lexicon, sentence, figure, quoted)
     if not subjects and question_subjects:
         subjects = (question_subjects,)
     return Stated(
@@ -122,6 +123,13 @@ def mismatch(stated: Stated, fact: FigureFact, lexicon: Lexicon) -> str | None:
 
 def _names(keys: frozenset[str]) -> str:
     return " / ".join(sorted(keys))
+
+
+def is_quoted(sentence: str, cited: Sequence[Chunk]) -> bool:
+    """Is the sentence (without its markers) word for word in one of the passages it cites?"""
+    core = _MARKER.sub("", sentence).strip().rstrip(".!?").strip()
+    core = re.sub(r"\s+", " ", core)
+    return len(core) > 20 and any(core in re.sub(r"\s+", " ", c.text) for c in cited)
 
 
 def check_figure(
@@ -175,7 +183,10 @@ class FigureGuard:
         for figure in extract_figures(sentence):
             if not cites:
                 return Removal(sentence, f"{figure.text} has no citation", figure.text)
-            stated = stated_about(self.lexicon, sentence, figure, self.question_subjects, label)
+            quoted = is_quoted(sentence, [self.passages[n] for n in cites if n in self.passages])
+            stated = stated_about(
+                self.lexicon, sentence, figure, self.question_subjects, label, quoted
+            )
             ok, reason = check_figure(figure, stated, cited, self.lexicon)
             if not ok:
                 return Removal(sentence, reason, figure.text)

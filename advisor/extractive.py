@@ -166,6 +166,19 @@ def _context(lex: Lexicon, chunk: Chunk) -> tuple[list[str], bool]:
     return article, len(article) > 1
 
 
+def _figure_subjects(unit: str, facts: list[FigureFact]) -> list[str]:
+    """Whom the unit's pay figures are stated for ("Many first-year apprentices earn $15 to
+    $20 an hour, … of the journeyman rate" is apprentices' pay, not journeymen's)."""
+    keys = [
+        k
+        for f in facts
+        if f.figure.kind == "money" and f.sentence and f.sentence in unit
+        for k in sorted(f.subject_keys)
+        if not k.startswith("unlisted")
+    ]
+    return list(dict.fromkeys(keys))
+
+
 def _candidates(hits: Sequence[Chunk], lex: Lexicon) -> list[Candidate]:
     found: list[Candidate] = []
     reader = PassageReader(lex)
@@ -186,6 +199,9 @@ def _candidates(hits: Sequence[Chunk], lex: Lexicon) -> list[Candidate]:
             if not mentioned or _ANAPHORA.match(clean):  # "They…", "Tuition begins at…"
                 mentioned = list(dict.fromkeys(previous + mentioned))
             previous = mentioned or previous
+            whose = _figure_subjects(clean, facts)
+            if whose:  # a figure is about whom the guard reads it to be about
+                mentioned, vague = whose, False
             if len(clean) < MIN_SENTENCE_CHARS or clean.endswith(":"):
                 continue
             figures = extract_figures(clean)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from advisor.chunking import Chunk
-from advisor.claims import Stated, citations_in, mismatch, stated_about
+from advisor.claims import Stated, citations_in, is_quoted, mismatch, stated_about
 from advisor.evalset import EvalCase
 from advisor.figures import Figure, extract_figures
 from advisor.knowledge.facts import FigureFact, PassageReader
@@ -83,7 +83,8 @@ class FigureChecker:
             sentence = answer[start:end]
             for figure in extract_figures(sentence):
                 count += 1
-                stated = stated_about(self.lexicon, sentence, figure, asked)
+                quoted = is_quoted(sentence, cited)
+                stated = stated_about(self.lexicon, sentence, figure, asked, quoted=quoted)
                 issue = self._check_one(figure, stated, cited_figures)
                 if issue:
                     issues.append(issue)

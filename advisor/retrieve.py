@@ -62,6 +62,10 @@ class SearchResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
+def _numbers(words: frozenset[str]) -> frozenset[str]:
+    return frozenset(w for w in words if any(ch.isdigit() for ch in w))
+
+
 def reciprocal_rank_fusion(rankings: list[list[str]], k: int) -> dict[str, float]:
     """Sum of 1/(k + rank) over the rankings an id appears in (Cormack et al., 2009)."""
     scores: dict[str, float] = {}
@@ -254,6 +258,7 @@ class Retriever:
         timings["bm25"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         fused = reciprocal_rank_fusion([[c for c, _ in dense], [c for c, _ in keyword]], cfg.rrf_k)
+        self._prefer_asked_subjects(query, fused, loaded)
         dense_scores, bm25_scores = dict(dense), dict(keyword)
         hits: list[Hit] = []
         for cid in sorted(fused, key=lambda c: (-fused[c], c)):
@@ -267,6 +272,24 @@ class Retriever:
         timings["fuse"] = (time.perf_counter() - started) * 1000
         return SearchResult(hits, timings)
 
+    def _prefer_asked_subjects(self, query: str, fused: dict[str, float], loaded) -> None:
+        """A question about RNs wants passages about RNs: a passage whose article, section
+        and text name none of the occupations asked about ranks below those that do."""
+        lexicon = loaded.lexicon
+        asked = {
+            k for k in lexicon.subjects_in(query, question=True)
+            if lexicon.subjects[k].kind == "occupation"
+        }  # fmt: skip
+        if not asked:
+            return
+        for cid in fused:
+            chunk = loaded.chunks[cid]
+            about = lexicon.article_subjects(chunk.doc_id) | lexicon.subjects_in(
+                f"{chunk.section}\n{chunk.text}"
+            )
+            if not about & asked:
+                fused[cid] *= 0.5
+
     def _is_duplicate(
         self, cid: str, kept: list[Hit], words: dict[str, frozenset[str]] | None = None
     ) -> bool:
@@ -278,4 +301,9 @@ class Retriever:
         limit = self.settings.retrieval.duplicate_overlap
         words = words if words is not None else self._words
         mine = words[cid]
-        return any(word_overlap(mine, words[h.chunk.chunk_id]) >= limit for h in kept)
+        figures = _numbers(mine)
+        return any(
+            word_overlap(mine, words[h.chunk.chunk_id]) >= limit
+            and _numbers(words[h.chunk.chunk_id]) == figures  # other figures: other evidence
+            for h in kept
+        )

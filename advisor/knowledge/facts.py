@@ -72,19 +72,27 @@ def _groups(mentions: Sequence[Mention]) -> tuple[frozenset[str], ...]:
     return tuple(dict.fromkeys(m.keys for m in mentions))
 
 
-def stated_subjects(lexicon: Lexicon, sentence: str, figure: Figure) -> tuple[frozenset[str], ...]:
+def stated_subjects(
+    lexicon: Lexicon, sentence: str, figure: Figure, quoted: bool = False
+) -> tuple[frozenset[str], ...]:
     """Who a reply states a figure for: the subject named closest before it.
 
     "Coders make $21 an hour and billers $16" states $16 for billers only; a
-    group such as "billers and coders" counts as one mention of both.
+    group such as "billers and coders" counts as one mention of both. Job nouns
+    the library does not list count too ("Nurses earn…" in a coding library),
+    unless the sentence is quoted word for word from its source, whose context
+    then says whom it is about.
     """
     mentions = lexicon.mentions(sentence)
-    mentions = sorted(
-        mentions + unlisted_mentions(sentence, mentions, lexicon), key=lambda m: m.start
-    )
+    if not quoted:
+        mentions += unlisted_mentions(sentence, mentions, lexicon)
+    mentions.sort(key=lambda m: m.start)
     before = [m for m in mentions if m.end <= figure.start]
-    if not before:
-        after = [m for m in mentions if m.start >= figure.end]
+    if not before:  # "$57,300 for HVAC technicians"; a job named far after is another's
+        after = [
+            m for m in mentions
+            if m.start >= figure.end and len(sentence[figure.end : m.start].split()) <= 6
+        ]  # fmt: skip
         return (after[0].keys,) if after else ()
     group = [before[-1]]
     for mention in reversed(before[:-1]):

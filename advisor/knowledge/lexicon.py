@@ -260,6 +260,16 @@ class Lexicon:
     def article_subjects(self, doc_id: str) -> frozenset[str]:
         return frozenset(self.doc_subjects.get(doc_id, ()))
 
+    def acronyms_for(self, text: str) -> list[str]:
+        """The acronyms of the subjects `text` names by their full names."""
+        found = []
+        for mention in self.mentions(text, question=True):
+            said = text[mention.start : mention.end]
+            if len(mention.keys) == 1 and not is_acronym(said.rstrip("s").upper()):
+                (key,) = mention.keys
+                found += [n for n in self.subjects[key].names if is_acronym(n)]
+        return list(dict.fromkeys(found))
+
     def expansions(self, text: str, question: bool = False) -> list[str]:
         """Other names of the subjects `text` names, for query expansion (CCS -> Certified …)."""
         extra: list[str] = []

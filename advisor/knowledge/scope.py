@@ -65,6 +65,12 @@ def uncovered_occupation(lexicon: Lexicon, question: str) -> str | None:
     asked job's. A question that also names a covered job is answered.
     """
     listed = lexicon.mentions(question, question=True)
+    nouns = job_nouns(question)
+    # "nurse practitioner": a listed word as the modifier of another job is not that job
+    listed = [
+        m for m in listed
+        if not any(a <= m.start and m.end < b and question[m.end : b].strip() for a, b, _ in nouns)
+    ]  # fmt: skip
     asked = {k for m in listed for k in m.keys if lexicon.subjects[k].kind == "occupation"}
     if any(_covered(lexicon, k) for k in asked):
         return None
@@ -72,7 +78,7 @@ def uncovered_occupation(lexicon: Lexicon, question: str) -> str | None:
         names = [plural(k) for k in sorted(asked)]
         return f"The articles mention {join_names(names)} only in passing, with no details."
     taken = [(m.start, m.end) for m in listed]
-    for start, end, phrase in job_nouns(question):
+    for start, end, phrase in nouns:
         if any(a < end and start < b for a, b in taken):
             continue
         if any(not question[b:start].strip(" -") for _, b in taken if b <= start):
