@@ -127,7 +127,7 @@ def _names(keys: frozenset[str]) -> str:
 
 def is_quoted(sentence: str, cited: Sequence[Chunk]) -> bool:
     """Is the sentence (without its markers) word for word in one of the passages it cites?"""
-    core = _MARKER.sub("", sentence).strip().rstrip(".!?").strip()
+    core = _LEAD_LABEL.sub("", _MARKER.sub("", sentence)).strip().rstrip(".!?").strip()
     core = re.sub(r"\s+", " ", core)
     return len(core) > 20 and any(core in re.sub(r"\s+", " ", c.text) for c in cited)
 
