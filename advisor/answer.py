@@ -25,10 +25,11 @@ from advisor.claims import FigureGuard, GuardedText, Removal, citations_in
 from advisor.followup import conversation_subjects, is_follow_up, standalone
 from advisor.generators import Generator, make_generator
 from advisor.knowledge.derive import job_nouns
-from advisor.knowledge.scope import covered_phrase, uncovered_occupation
+from advisor.knowledge.scope import covered_phrase, example_questions, uncovered_occupation
 from advisor.prompts import REFUSAL_PHRASE
 from advisor.retrieve import Hit, Retriever
 from advisor.settings import Settings
+from advisor.smalltalk import small_talk_kind, small_talk_reply
 from advisor.text import QuestionError, clean_question
 
 
@@ -115,6 +116,16 @@ class Advisor:
     def warm(self) -> None:
         """Load the embedding model now, not on the first question (a spinner covers it)."""
         self.retriever.embedder.embed_query("warm up")
+
+    def example(self) -> str:
+        """One question to try: the library's own first example, else one made from it."""
+        from advisor.corpus import CorpusError, read_library_file
+
+        try:
+            listed = read_library_file(self.settings.corpus_dir).examples
+        except CorpusError:
+            listed = []
+        return (listed or example_questions(self.retriever.lexicon))[0]
 
     def intro(self) -> str:
         """One line on what to ask, from what the index covers."""
@@ -208,6 +219,15 @@ class Advisor:
         timings: dict[str, float] = {}
         clock = time.perf_counter()
         question = clean_question(question, self.settings.retrieval.max_query_chars)
+        kind = small_talk_kind(question)
+        if kind:  # "hi", "thanks", "what can you help with?": no search, no refusal
+            answer = small_talk_reply(kind, covered_phrase(self.retriever.lexicon), self.example())
+            timings["total"] = _since(clock)
+            reply = Reply(answer, standalone_question=question, backend="small talk",
+                          timings_ms=timings)  # fmt: skip
+            yield reply.answer
+            yield reply
+            return
         standalone = self.condense(question, history)
         timings["condense"] = _since(clock)
         clock = time.perf_counter()

@@ -293,3 +293,21 @@ def test_follow_up_or_new_topic(earlier: str, question: str, expected: str) -> N
     assert expected in condensed
     if expected == question:  # a new topic carries nothing over
         assert condensed == question
+
+
+@pytest.mark.parametrize(
+    "message", ["hi", "Hello!", "thanks!", "Thank you so much", "What can you help with?",
+                "who are you", "bye"],
+)  # fmt: skip
+def test_small_talk_is_short_friendly_and_never_a_refusal(advisor: Advisor, message: str) -> None:
+    reply = advisor.ask(message)
+    assert not reply.refused and REFUSAL_PHRASE not in reply.answer
+    assert len(reply.answer.splitlines()) <= 3 and not reply.citations
+    if message not in ("bye",):
+        assert "medical coders" in reply.answer  # what it covers, from the index
+    assert "“Medical Billing vs. Medical Coding”" not in reply.answer  # no title dump
+
+
+def test_a_question_after_thanks_is_a_question(advisor: Advisor) -> None:
+    reply = advisor.ask("thanks, and what do medical coders earn?")
+    assert reply.citations and "$" in reply.answer
