@@ -125,6 +125,21 @@ def _names(keys: frozenset[str]) -> str:
     return " / ".join(sorted(keys))
 
 
+_DENIAL = re.compile(r"^\W*None of the articles reports (?P<what>.+?)(?: for [^;]+)?;")
+
+
+def denies(sentence: str, figure: Figure, asked: Sequence[Figure]) -> bool:
+    """Is `figure` one the question asserted, inside "None of the articles reports …"?
+
+    The only place a figure no source states may appear: denied, not claimed."""
+    match = _DENIAL.match(sentence)
+    return bool(
+        match
+        and match.start("what") <= figure.start < match.end("what")
+        and any(figure.matches(a) for a in asked)
+    )
+
+
 def is_quoted(sentence: str, cited: Sequence[Chunk]) -> bool:
     """Is the sentence (without its markers) word for word in one of the passages it cites?"""
     core = _LEAD_LABEL.sub("", _MARKER.sub("", sentence)).strip().rstrip(".!?").strip()
@@ -163,6 +178,7 @@ class FigureGuard:
         reader = PassageReader(self.lexicon)
         self._figures = {n: reader.facts(c) for n, c in self.passages.items()}
         self.question_subjects = self.lexicon.subjects_in(question)
+        self.question_figures = extract_figures(question)
 
     def _drop_bad_markers(self, text: str, removed: list[Removal]) -> str:
         def keep_valid(match: re.Match[str]) -> str:
@@ -181,6 +197,8 @@ class FigureGuard:
         cites = citations_in(sentence) or line_cites
         cited = [s for n in cites for s in self._figures.get(n, [])]
         for figure in extract_figures(sentence):
+            if denies(sentence, figure, self.question_figures):
+                continue  # the student's own figure, said not to be in the articles
             if not cites:
                 return Removal(sentence, f"{figure.text} has no citation", figure.text)
             quoted = is_quoted(sentence, [self.passages[n] for n in cites if n in self.passages])

@@ -36,6 +36,7 @@ from advisor.intent import (
 )
 from advisor.knowledge.facts import FigureFact, PassageReader
 from advisor.knowledge.lexicon import Lexicon
+from advisor.knowledge.scope import join_names, plural
 from advisor.text import split_sentences, tokenize, word_overlap
 
 _MONTH = (
@@ -92,6 +93,7 @@ def _attribution(chunk: Chunk, unit: str, facts: list[FigureFact]) -> str:
 
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s*")
+DENIAL_OPENER = "None of the articles reports"
 _LABEL = re.compile(r"^[^.!?\d:;]{3,60}$")
 MAX_LIST_ITEMS = 8
 
@@ -409,6 +411,21 @@ def on_subject(candidates: list[Candidate], wanted: list[str]) -> list[Candidate
     return [c for c in candidates if any(e in c.entities for e in wanted) and not c.vague]
 
 
+def _denial(question: str, candidates: list[Candidate], wanted: list[str], lex: Lexicon) -> str:
+    """ "I heard coders make $95,000, right?": say plainly when no article states it.
+
+    The guard lets the student's figure through only inside this exact sentence."""
+    asserted = [f for f in extract_figures(question) if f.kind in ("money", "percent", "duration")]
+    stated = [extract_figures(c.text) for c in candidates]
+    missing = [a for a in asserted if not any(a.matches(f) for fs in stated for f in fs)]
+    if not missing:
+        return ""
+    jobs = [plural(k) for k in wanted if lex.subjects[k].kind == "occupation"]
+    who = f" for {join_names(jobs)}" if jobs else ""
+    figures = join_names([a.text for a in missing])
+    return f"{DENIAL_OPENER} {figures}{who}; here is what they report."
+
+
 def compose(
     question: str,
     passages: Sequence[Chunk],
@@ -421,10 +438,11 @@ def compose(
     wanted = question_subjects(lex, question)
     candidates = on_subject(_candidates(passages, lex), wanted)
     _score(question, candidates, lex)
-    if PAY_QUESTION.search(question):
+    denial = _denial(question, candidates, wanted, lex)
+    if PAY_QUESTION.search(question) or denial:
         lines = _pay_answer(question, candidates, max_figures, lex)
         if lines:
-            return "\n".join(lines).strip()
+            return "\n".join([denial, "", *lines] if denial else lines).strip()
     chosen = _select(candidates, max_points, floor=1.0)
     if not chosen:
         return ""

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from advisor.chunking import Chunk
-from advisor.claims import Stated, citations_in, is_quoted, mismatch, stated_about
+from advisor.claims import Stated, citations_in, denies, is_quoted, mismatch, stated_about
 from advisor.evalset import EvalCase
 from advisor.figures import Figure, extract_figures
 from advisor.knowledge.facts import FigureFact, PassageReader
@@ -78,10 +78,13 @@ class FigureChecker:
     ) -> tuple[int, list[FigureIssue]]:
         cited_figures = [f for chunk in cited for f in self.reader.facts(chunk)]
         asked = self.lexicon.subjects_in(question, question=True)
+        asserted = extract_figures(question)
         count, issues = 0, []
         for start, end in split_sentences(answer):
             sentence = answer[start:end]
             for figure in extract_figures(sentence):
+                if denies(sentence, figure, asserted):
+                    continue  # the question's figure, denied: not a claim
                 count += 1
                 quoted = is_quoted(sentence, cited)
                 stated = stated_about(self.lexicon, sentence, figure, asked, quoted=quoted)

@@ -145,3 +145,14 @@ def test_empty_bullets_and_orphan_headings_are_removed() -> None:
     result = FigureGuard({1: passage("payscale")}, lexicon("guard_cases.yaml")).check(answer)
     assert result.text == "Coders earn about $43,260 [1]."
     assert citations_in(result.text) == [1]
+
+
+def test_a_students_figure_passes_only_inside_the_denial() -> None:
+    lex, passages = lexicon("guard_cases.yaml"), {1: passage("payscale")}
+    question = "I heard coders make $95,000, right?"
+    denial = "None of the articles reports $95,000 for medical coders; here is what they report."
+    guard = FigureGuard(passages, lex, question)
+    assert "$95,000" in guard.check(f"{denial}\nCoders earn about $43,260 [1].").text
+    assert "$95,000" not in guard.check("Coders earn $95,000 [1].").text
+    other = "None of the articles reports $88,000 for medical coders; here is what they report."
+    assert "$88,000" not in guard.check(f"{other}\nCoders earn about $43,260 [1].").text
