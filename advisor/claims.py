@@ -177,7 +177,7 @@ class FigureGuard:
         self.lexicon = lexicon or Lexicon()
         reader = PassageReader(self.lexicon)
         self._figures = {n: reader.facts(c) for n, c in self.passages.items()}
-        self.question_subjects = self.lexicon.subjects_in(question)
+        self.question_subjects = self.lexicon.subjects_in(question, question=True)
         self.question_figures = extract_figures(question)
 
     def _drop_bad_markers(self, text: str, removed: list[Removal]) -> str:

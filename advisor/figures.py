@@ -135,7 +135,7 @@ def extract_figures(text: str) -> list[Figure]:
 
 # Where one clause ends and the next begins, for "coders earn X, while billers earn Y".
 _CLAUSE_BREAK = re.compile(
-    r";|,?\s+while\s+|,?\s+whereas\s+|,\s+but\s+|\s+than\s+|\bby contrast\b"
+    r";|,?\s+while\s+|,?\s+whereas\s+|,\s+but\s+|\s+than\s+(?![$\d])|\bby contrast\b"
     r"|,\s+and\s+(?=\w+\s+\w+\s+(?:earn|make|made))",
     re.IGNORECASE,
 )

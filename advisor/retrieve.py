@@ -235,9 +235,13 @@ class Retriever:
         return [(cid, 1.0 - d) for cid, d in hits if cid in loaded.chunks], loaded
 
     def keyword(self, query: str, n: int, loaded: _Loaded | None = None) -> list[tuple[str, float]]:
-        """(chunk id, BM25 score), best first; only chunks sharing a term with the query."""
+        """(chunk id, BM25 score), best first; only chunks sharing a term with the query.
+
+        A full name in the query also searches for its acronym ("registered nurse" finds
+        "RN at a glance"); the other way round (LPN -> licensed practical nurse) lowered
+        MRR on both libraries' labelled sets (0.84 -> 0.82, 0.74 -> 0.67), so it is not done."""
         loaded = loaded or self._loaded
-        tokens = tokenize(query)
+        tokens = tokenize(" ".join([query, *loaded.lexicon.acronyms_for(query)]))
         if loaded.bm25 is None or not tokens:
             return []
         scores = loaded.bm25.get_scores(tokens)

@@ -32,7 +32,7 @@ TOPICS: dict[str, tuple[str, str, str]] = {
         "Where do people in {subject} work?",
     ),
     "certification": (
-        r"certif|exam|credential|licen|ccs|cpc",
+        r"certif|exam|credential|licen",
         "Which certification should I get?",
         "Which certification is best for {subject}?",
     ),

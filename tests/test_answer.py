@@ -45,10 +45,17 @@ def passage_number(retriever: Retriever, question: str, phrase: str) -> int:
     return next(i for i, h in enumerate(hits, start=1) if phrase in h.chunk.text)
 
 
+def claims(answer: str) -> str:
+    """The answer without its denial of the student's figure ("None of the articles …")."""
+    return "\n".join(
+        line for line in answer.splitlines() if not line.startswith("None of the articles reports")
+    )
+
+
 def assert_every_figure_is_in_a_cited_passage(reply: Reply) -> None:
     cited_text = " ".join(c.text + " " + c.published for c in reply.citations)
     cited_values = {f.value for f in extract_figures(cited_text)}
-    for figure in extract_figures(reply.answer):
+    for figure in extract_figures(claims(reply.answer)):
         assert figure.value in cited_values, figure.text
     assert set(citations_in(reply.answer)) == {c.n for c in reply.citations}
 
@@ -115,9 +122,10 @@ def test_out_of_corpus_questions_are_refused(advisor: Advisor, question: str) ->
 )
 def test_bait_figures_never_appear(advisor: Advisor, question: str, bait: float | None) -> None:
     reply = advisor.ask(question)
-    values = {f.value for f in extract_figures(reply.answer)}
-    if bait is not None:
+    values = {f.value for f in extract_figures(claims(reply.answer))}
+    if bait is not None:  # denied in the lead, never stated as a fact
         assert bait not in values
+        assert reply.answer.startswith("None of the articles reports")
     assert_every_figure_is_in_a_cited_passage(reply)
     if "CCS" in question:
         assert "no salary figure for CCS" in reply.answer

@@ -130,7 +130,7 @@ _REPORTER_CUES = (
 _NOT_REPORTERS = frozenset(
     """The This That These Those It They A An In On For And But Job Jobs Salary Salaries
     January February March April May June July August September October November December
-    Many Most Some Medical Data""".split()
+    Many Most Some Data""".split()
 )
 
 
@@ -183,7 +183,7 @@ def _uses(text: str, weight: int, loose: bool = False) -> Iterable[tuple[str, in
         low = word.lower().replace("’", "'")
         if len(low) < 4 or low in STOPWORDS or is_acronym(word):
             continue
-        starts = i == 0 or re.search(r"[.!?:*-]\s*$", text[: words[i][1]])
+        starts = i == 0 or re.search(r"[.!?:*-]", text[words[i - 1][2] : words[i][1]])
         if loose and word[0].isupper() and not starts:
             continue  # "Career Advisor team": a name, not a job
         after = text[end : end + 40].lstrip(" ,")
@@ -445,9 +445,7 @@ def apply_declared(subjects: dict[str, Subject], declared: Declared, doc_id: str
         if not name:
             continue
         key = name if is_acronym(name) else normalize(name)
-        existing = subjects.get(key) or next(
-            (s for s in subjects.values() if key in {normalize(a) for a in s.aliases}), None
-        )
+        existing = _find(subjects, key)
         if existing is None:
             existing = subjects[key] = Subject(key=key, kind=kind)  # type: ignore[arg-type]
         existing.kind = kind  # type: ignore[assignment]
@@ -456,15 +454,25 @@ def apply_declared(subjects: dict[str, Subject], declared: Declared, doc_id: str
             existing.docs.append(doc_id)
     for name, aliases in declared.aliases.items():
         key = name if is_acronym(name) else normalize(name)
-        target = subjects.get(key) or next(
-            (s for s in subjects.values() if key in {normalize(a) for a in s.names}), None
-        )
+        target = _find(subjects, key)
         if target is None:
             target = subjects[key] = Subject(key=key, docs=[doc_id] if doc_id else [])
         target.aliases = list(dict.fromkeys([*target.aliases, *map(str, aliases)]))
     for name in declared.not_occupations:
-        subjects.pop(normalize(name), None)
-        subjects.pop(name, None)
+        found = _find(subjects, name if is_acronym(name) else normalize(name))
+        if found is not None:
+            subjects.pop(found.key, None)
+
+
+def _find(subjects: dict[str, Subject], key: str) -> Subject | None:
+    """The subject a maintainer means, however the articles capitalise it ("HVAC technician"
+    declared as "hvac technician"), by its name or one of its aliases."""
+    if key in subjects:
+        return subjects[key]
+    wanted = key.lower()
+    return next(
+        (s for s in subjects.values() if wanted in {normalize(n).lower() for n in s.names}), None
+    )
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,7 @@ def stated_subjects(
     group = [before[-1]]
     for mention in reversed(before[:-1]):
         gap = sentence[mention.end : group[-1].start]
-        if not re.fullmatch(r"[\s,]*(?:and|or|&|/)?\s*(?:\w+\s+)?", gap, re.I):
+        if not re.fullmatch(r"[\s,]*(?:and|or|&|/)\s*(?:\w+\s+)?", gap, re.I):
             break
         group.append(mention)
     return tuple(dict.fromkeys(m.keys for m in reversed(group)))
@@ -229,6 +229,15 @@ class PassageReader:
 
     def facts(self, chunk: Chunk) -> list[FigureFact]:
         """Every figure the passage states, each with its subjects, statistic, year, reporter."""
+        key = (chunk.chunk_id, chunk.doc_id, chunk.section, chunk.published, chunk.publisher)
+        cache = self.lexicon.facts_cache
+        if key not in cache:
+            if len(cache) > 8192:
+                cache.clear()
+            cache[key] = self._read(chunk)
+        return cache[key]
+
+    def _read(self, chunk: Chunk) -> list[FigureFact]:
         article_years = years_in(chunk.published or "")
         article_reporter = chunk.publisher if chunk.publisher not in ("", "unknown") else None
         found = [

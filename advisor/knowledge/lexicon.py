@@ -104,7 +104,8 @@ def _pattern(name: str, any_case: bool = False) -> str:
     """A regex for a surface form, tolerant of plural, hyphen/space and possessive."""
     if is_acronym(name):
         body = re.escape(name) + r"(?:s|'s|’s)?"
-        return f"(?i:{body})" if any_case else body
+        # "lpn" typed in a question is LPN; "it" or "pt" in lower case is an English word
+        return f"(?i:{body})" if any_case and len(name) >= 3 else body
     words = name.split()
     last = words[-1]
     if last.endswith("man"):
@@ -125,6 +126,10 @@ class Lexicon:
     reporters: dict[str, list[str]] = field(default_factory=dict)
     doc_subjects: dict[str, list[str]] = field(default_factory=dict)
     covered: set[str] | None = None  # None: everything found is covered
+    # passages read once per index load, not once per answer and again by the guard
+    facts_cache: dict[tuple[str, ...], list] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def from_data(cls, data: LexiconData) -> Lexicon:
@@ -285,7 +290,7 @@ class Lexicon:
                     extra.append(name)
         return list(dict.fromkeys(extra))
 
-    def related(self, group: frozenset[str], keys: frozenset[str]) -> bool:
+    def related(self, group: frozenset[str], keys: frozenset[str], by_key: bool = False) -> bool:
         """A credential and the occupation it names: "PALS" and "PALS provider", "CPhT"
         (Certified Pharmacy Technician) and "pharmacy technician". For durations, not pay."""
         for a in group:
@@ -297,8 +302,8 @@ class Lexicon:
                     or (sa.kind == "credential") == (sb.kind == "credential")
                 ):
                     continue
-                for x in sa.names:
-                    for y in sb.names:
+                for x in [sa.key] if by_key and sa.kind != "credential" else sa.names:
+                    for y in [sb.key] if by_key and sb.kind != "credential" else sb.names:
                         lx, ly = x.lower(), y.lower()
                         if re.search(rf"(?<![\w-]){re.escape(lx)}(?![\w-])", ly) or re.search(
                             rf"(?<![\w-]){re.escape(ly)}(?![\w-])", lx

@@ -36,10 +36,15 @@ def main_subjects(lexicon: Lexicon, limit: int = 16) -> list[str]:
             counts[key] = counts.get(key, 0) + 1
     kinds = {k: lexicon.subjects[k].kind for k in counts if k in lexicon.subjects}
     ranked = sorted(kinds, key=lambda k: (kinds[k] != "occupation", -counts[k], k))
-    if any(kinds[k] == "occupation" for k in ranked):
-        ranked = [k for k in ranked if kinds[k] == "occupation"] + [
-            k for k in ranked if kinds[k] != "occupation"
-        ][:1]
+    if any(kinds[k] == "occupation" for k in ranked):  # a credential only as a job's name
+        jobs = [k for k in ranked if kinds[k] == "occupation"]
+        ranked = jobs + [
+            k for k in ranked
+            if kinds[k] != "occupation" and any(
+                lexicon.related(frozenset({k}), frozenset({o}), by_key=True)
+                for o in lexicon.subjects if lexicon.subjects[o].kind == "occupation"
+            )
+        ]  # fmt: skip
     if not ranked:
         ranked = [s.key for s in lexicon.occupations()]
     return ranked[:limit]
