@@ -125,7 +125,7 @@ def test_bait_figures_never_appear(advisor: Advisor, question: str, bait: float 
     values = {f.value for f in extract_figures(claims(reply.answer))}
     if bait is not None:  # denied in the lead, never stated as a fact
         assert bait not in values
-        assert reply.answer.startswith("None of the articles reports")
+        assert reply.refused or reply.answer.startswith("None of the articles reports")
     assert_every_figure_is_in_a_cited_passage(reply)
     if "CCS" in question:
         assert "no salary figure for CCS" in reply.answer
