@@ -18,13 +18,15 @@ from dataclasses import dataclass
 from datetime import date
 
 from advisor.chunking import Chunk
-from advisor.figures import extract_figures
+from advisor.figures import clause_around, extract_figures
 from advisor.intent import (
     COMPARATIVE,
     COMPARE_QUESTION,
     COST_QUESTION,
     DEFINITION,
     DEFINITION_QUESTION,
+    DUTIES_HEADING,
+    DUTIES_QUESTION,
     FRAMING_TOKENS,
     LIST_QUESTION,
     MORE_QUESTION,
@@ -34,7 +36,7 @@ from advisor.intent import (
     TIME_QUESTION,
     WHERE_QUESTION,
 )
-from advisor.knowledge.facts import FigureFact, PassageReader
+from advisor.knowledge.facts import FigureFact, PassageReader, statistic_of
 from advisor.knowledge.lexicon import Lexicon
 from advisor.knowledge.scope import join_names, plural
 from advisor.text import split_sentences, tokenize, word_overlap
@@ -44,6 +46,17 @@ _MONTH = (
 )
 MIN_SENTENCE_CHARS = 25
 _ANAPHORA = re.compile(r"^(?:they|this|these|those|it|their|both)\b", re.I)
+# Openers that point at a sentence before ("By contrast, …", "That gap …", "Below is …"):
+# such a sentence is used only right after the one it points at.
+_DANGLING = re.compile(
+    r"^(?:they|them|their|this|these|those|its|such|both|also|however|by contrast"
+    r"|in contrast|on the other hand|because of (?:this|these|that)|as a result|similarly"
+    r"|likewise|therefore|other|another|the other)\b",
+    re.I,
+)
+_PROMISE = re.compile(
+    r"\b(?:below (?:is|are|you)|(?:is|are|see) below|the following|here (?:is|are))\b", re.I
+)
 
 
 @dataclass
@@ -62,6 +75,7 @@ class Candidate:
     is_list: bool = False
     attribution: str = ""
     vague: bool = False  # about the article's several subjects, naming none
+    before: Candidate | None = None  # the sentence just before it in its passage
 
 
 def _published_label(published: str) -> str:
@@ -168,6 +182,24 @@ def _context(lex: Lexicon, chunk: Chunk) -> tuple[list[str], bool]:
     return article, len(article) > 1
 
 
+_OPENER = re.compile(
+    r"^(?:by contrast|in contrast|on the other hand|however|also|similarly|likewise|meanwhile)"
+    r",?\s+",
+    re.I,
+)
+
+
+def _without_opener(text: str, lex: Lexicon) -> str:
+    """ "By contrast, PayScale data … shows that billers make …" stands alone without its
+    opener when the rest names whom it is about; otherwise the opener stays (and the
+    sentence is used only after the one it contrasts with)."""
+    match = _OPENER.match(text)
+    rest = text[match.end() :] if match else ""
+    if rest and named(lex, rest):
+        return rest[0].upper() + rest[1:]
+    return text
+
+
 def _figure_subjects(unit: str, facts: list[FigureFact]) -> list[str]:
     """Whom the unit's pay figures are stated for ("Many first-year apprentices earn $15 to
     $20 an hour, … of the journeyman rate" is apprentices' pay, not journeymen's)."""
@@ -188,13 +220,14 @@ def _candidates(hits: Sequence[Chunk], lex: Lexicon) -> list[Candidate]:
         units = _units(chunk.text)
         facts = reader.facts(chunk)
         previous, vague = _context(lex, chunk)
-        label = ""
+        label, last = "", None
         for position, clean, is_list in units:
             if _LABEL.match(clean):  # "LPN at a glance" heads the stat lines below it
                 label = clean if named(lex, clean) else ""
                 continue
             if label and ":" in clean and not named(lex, clean):
                 clean = f"{label} — {clean}"  # "LPN at a glance — Median pay: $59,730"
+            clean = _without_opener(clean, lex)
             mentioned = named(lex, clean)
             if mentioned:  # "nurses" alone names either kind: it says nothing about which
                 vague = all(len(m.keys) > 1 for m in lex.mentions(clean))
@@ -216,6 +249,7 @@ def _candidates(hits: Sequence[Chunk], lex: Lexicon) -> list[Candidate]:
             candidate.has_figure = any(f.kind in ("money", "percent", "count") for f in figures)
             if candidate.has_figure:
                 candidate.attribution = _attribution(chunk, clean, facts)
+            candidate.before, last = last, candidate
             found.append(candidate)
     return found
 
@@ -236,6 +270,7 @@ def _score(question: str, candidates: list[Candidate], lex: Lexicon) -> None:
     cost, more = bool(COST_QUESTION.search(question)), bool(MORE_QUESTION.search(question))
     where = bool(WHERE_QUESTION.search(question))
     defining = bool(DEFINITION_QUESTION.search(question))
+    duties = bool(DUTIES_QUESTION.search(question))
     # rare words count more; words naming the subject already earn the entity bonus
     weights = {
         t: math.log(1 + total / df.get(t, 1))
@@ -253,6 +288,10 @@ def _score(question: str, candidates: list[Candidate], lex: Lexicon) -> None:
             c.score *= 0.5
         if defining and DEFINITION.search(c.text) and not c.is_list:
             c.score += 0.8  # "What is PALS?" wants "PALS is a …", not the steps to get it
+        if duties and not pay:  # "What does a PTA do?" wants the work, not the pay
+            c.score *= 0.4 if c.has_figure else 1.0
+            if DUTIES_HEADING.search(c.chunk.section):
+                c.score += 0.8
         if wanted and not any(e in c.entities for e in wanted):
             c.score *= 0.5  # the question names its subject; this sentence does not
 
@@ -284,7 +323,9 @@ def _intent_bonus(
 
 
 def _select(candidates: list[Candidate], limit: int, floor: float) -> list[Candidate]:
-    """Greedy top-score selection, skipping sentences that repeat one already chosen."""
+    """Greedy top-score selection, skipping sentences that repeat one already chosen, and
+    sentences that point at one before them ("By contrast, …") unless that one is chosen;
+    a promise ("Below is a step-by-step guide") is never chosen on its own."""
     chosen: list[Candidate] = []
     ranked = sorted(candidates, key=lambda c: (-c.score, c.n, c.position))
     if ranked:  # relative to the third best, so one dominant lead does not crowd out the rest
@@ -294,8 +335,16 @@ def _select(candidates: list[Candidate], limit: int, floor: float) -> list[Candi
             break
         if any(_repeats(c, other) for other in chosen):
             continue
+        if _PROMISE.search(c.text) and not c.is_list:
+            continue
         chosen.append(c)
-    return chosen
+    # "These programs typically last 1-2 years" comes with the sentence it points at
+    for c in list(chosen):
+        before = c.before
+        if _DANGLING.match(c.text) and before is not None and before not in chosen:
+            chosen.insert(chosen.index(c), before)
+    kept = {(c.n, c.position) for c in chosen}
+    return [c for c in chosen if not _DANGLING.match(c.text) or (c.n, c.position - 1) in kept]
 
 
 def _repeats(a: Candidate, b: Candidate) -> bool:
@@ -345,10 +394,30 @@ def _pay_answer(
         lines.append(
             f"The articles give no salary figure for {' or '.join(specific)} specifically."
         )
-    if figures:
+    if figures and not lines:  # the answer first: the median, the newest, if there is one
+        lead = max(figures, key=lambda c: (_is_median(c), _newest(c), c.score))
+        lines = [_labelled(lead)[2:]]
+        figures = [c for c in figures if c is not lead]
+    if len(figures) > 1 or (figures and len({c.attribution for c in figures}) > 1):
         lines += ["", "What the sources report (different surveys and years, side by side):"]
-        lines += [_labelled(c) for c in _in_reading_order(figures)]
+    elif figures:
+        lines.append("")
+    lines += [_labelled(c) for c in _in_reading_order(figures)]
     return lines
+
+
+def _is_median(c: Candidate) -> bool:
+    """Is the sentence's first amount a median ("Beyond the median, the mean was …" is not)?"""
+    money = next((f for f in extract_figures(c.text) if f.kind == "money"), None)
+    if money is None:
+        return False
+    clause = clause_around(c.text, money.start, money.end)
+    return "median" in statistic_of(clause, money.start - max(0, c.text.find(clause)))
+
+
+def _newest(c: Candidate) -> int:
+    years = [int(y) for y in re.findall(r"\b(?:19|20)\d{2}\b", c.attribution + " " + c.text)]
+    return max(years, default=0)
 
 
 def _labelled(c: Candidate) -> str:
@@ -361,8 +430,11 @@ def _labelled(c: Candidate) -> str:
 
 
 def _lead(chosen: list[Candidate], wanted: list[str]) -> Candidate:
-    """The best sentence, preferring one that names what the question asks about."""
+    """The best sentence, preferring one that names what the question asks about; a
+    sentence that points back ("These programs…") is led by the one it points at."""
     best = chosen[0]
+    if _DANGLING.match(best.text) and best.before is not None and best.before in chosen:
+        return best.before
     if not wanted or any(e in best.entities for e in wanted):
         return best
     naming = [c for c in chosen if any(e in c.entities for e in wanted)]

@@ -37,3 +37,10 @@ COMPARE_QUESTION = re.compile(r"\b(vs\.?|versus|better|or|compared?|difference|d
 FRAMING_TOKENS = frozenset(tokenize("better best good job jobs career careers option options"))
 DEFINITION_QUESTION = re.compile(r"^\s*what (?:is|are)\b", re.I)
 DEFINITION = re.compile(r"^[^.]{0,80}\b(?:is|are) (?:a|an|the)\b", re.I)
+# "What does a PTA do?", "day to day", "duties": the work itself.
+DUTIES_QUESTION = re.compile(
+    r"\bwhat (?:does|do|would) (?:an? |the )?[\w\s-]{2,40}? do\b|\bduties\b|\bday[- ]to[- ]day\b"
+    r"|\bresponsibilit|\ball day\b|\bjob involve",
+    re.I,
+)
+DUTIES_HEADING = re.compile(r"\bdo\b\??$|\bduties\b|\bwhat is an? |\brole\b|\binvolve", re.I)

@@ -22,7 +22,8 @@ _THANKS = re.compile(
 )
 _BYE = re.compile(r"^(?:bye|goodbye|see you|see ya|that'?s all|i'?m done)[\s!.,]*$", re.I)
 _META = re.compile(
-    r"^(?:what can you (?:help|do)(?: with)?|what do you (?:do|know|cover)|who are you"
+    r"^(?:(?:hi|hello|hey|yo|what'?s up|whats up|sup)[\s!,.]+)?"
+    r"(?:what can you (?:help|do)(?: with)?|what do you (?:do|know|cover)|who are you"
     r"|what are you|how does this work|help|what can i ask(?: you)?)[\s?!.]*$",
     re.I,
 )
