@@ -28,6 +28,7 @@ from advisor.knowledge.facts import (
     years_in,
 )
 from advisor.knowledge.lexicon import Lexicon
+from advisor.knowledge.outliers import outlier_key
 from advisor.text import split_sentences
 
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -176,9 +177,15 @@ class FigureGuard:
         self.passages = dict(passages)
         self.lexicon = lexicon or Lexicon()
         reader = PassageReader(self.lexicon)
-        self._figures = {n: reader.facts(c) for n, c in self.passages.items()}
+        self._figures = {  # a figure far out of line with the other articles supports nothing
+            n: [f for f in reader.facts(c) if not self._outlier(c, f)]
+            for n, c in self.passages.items()
+        }
         self.question_subjects = self.lexicon.subjects_in(question, question=True)
         self.question_figures = extract_figures(question)
+
+    def _outlier(self, chunk: Chunk, fact: FigureFact) -> bool:
+        return outlier_key(chunk.doc_id, fact.figure.value) in self.lexicon.outliers
 
     def _drop_bad_markers(self, text: str, removed: list[Removal]) -> str:
         def keep_valid(match: re.Match[str]) -> str:

@@ -51,6 +51,8 @@ def index(
         err.print(f"[yellow]skipped[/] {escape(name)}: {escape(problem)}")
     for doc_id in report.kept_despite_errors:
         err.print(f"[yellow]kept[/] the previous version of {doc_id} (its file is unreadable)")
+    for file, why in report.outliers:
+        err.print(f"[yellow]caution[/] {escape(file)}: {escape(why)}")
     for held in report.quarantined:
         err.print(
             f"[yellow]quarantined[/] {escape(held.file)}: {escape(held.why)}, not indexed: "

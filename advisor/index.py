@@ -87,6 +87,7 @@ class BuildReport:
     reused_chunks: int = 0
     full_rebuild_reason: str | None = None
     knowledge_updated: bool = False
+    outliers: list[tuple[str, str]] = field(default_factory=list)  # (file, what is odd)
     quarantined: list[Quarantined] = field(default_factory=list)
     cleaned: list[str] = field(default_factory=list)  # leftover collections removed
     seconds: float = 0.0
@@ -247,11 +248,22 @@ def _plan(
     return report, to_embed, carried
 
 
-def _library(articles: list[Article], settings: Settings) -> LexiconData:
-    """The library's lexicon, stored with the passages so both change together."""
+def _library(
+    articles: list[Article], settings: Settings, report: BuildReport | None = None
+) -> LexiconData:
+    """The library's lexicon, stored with the passages so both change together, with the
+    figures far out of line with the other articles flagged (and reported)."""
     from advisor.knowledge.library import library_lexicon
+    from advisor.knowledge.outliers import find_outliers
 
-    return library_lexicon(articles, settings.corpus_dir).to_data()
+    lexicon = library_lexicon(articles, settings.corpus_dir)
+    chunks = [c for a in articles for c in chunk_article(a, settings.chunking)]
+    found = find_outliers(chunks, lexicon)
+    lexicon.outliers = {o.key for o in found}
+    if report is not None:
+        names = {a.doc_id: a.path.name for a in articles}
+        report.outliers = [(names.get(o.doc_id, o.doc_id), o.describe()) for o in found]
+    return lexicon.to_data()
 
 
 def build_index(
@@ -313,7 +325,7 @@ def _build_locked(
     report, to_embed, carried = _plan(loaded.articles, loaded.problems, old, full or bool(reason))
     report.full_rebuild_reason = reason
     report.quarantined = list(loaded.quarantined)
-    library = _library(loaded.articles, settings)
+    library = _library(loaded.articles, settings, report)
     if not report.changed:
         # a build killed earlier may have left a half-written collection behind
         report.cleaned = _drop_stale_collections(client, settings.index, keep=old.collection)

@@ -50,6 +50,10 @@ class LexiconData(BaseModel):
     doc_subjects: dict[str, list[str]] = Field(
         default_factory=dict, description="Article id -> keys of the subjects its title names."
     )
+    outliers: list[str] = Field(
+        default_factory=list,
+        description="Figures far out of line with the other articles (doc|value): never used.",
+    )
     covered: list[str] = Field(
         default_factory=list,
         description="Subjects a title or heading names: what the library is about, not "
@@ -126,6 +130,7 @@ class Lexicon:
     reporters: dict[str, list[str]] = field(default_factory=dict)
     doc_subjects: dict[str, list[str]] = field(default_factory=dict)
     covered: set[str] | None = None  # None: everything found is covered
+    outliers: set[str] = field(default_factory=set)
     # passages read once per index load, not once per answer and again by the guard
     facts_cache: dict[tuple[str, ...], list] = field(
         default_factory=dict, repr=False, compare=False
@@ -138,6 +143,7 @@ class Lexicon:
             dict(data.reporters),
             dict(data.doc_subjects),
             set(data.covered) if data.covered else None,
+            set(data.outliers),
         )
 
     def to_data(self) -> LexiconData:
@@ -146,6 +152,7 @@ class Lexicon:
             reporters=self.reporters,
             doc_subjects=self.doc_subjects,
             covered=sorted(self.covered or ()),
+            outliers=sorted(self.outliers),
         )
 
     def is_covered(self, key: str) -> bool:
