@@ -36,8 +36,8 @@ class Outlier:
     def describe(self) -> str:
         ratio = self.value / self.others if self.others else 0.0
         return (
-            f"{self.figure} for {self.subject} is {ratio:.1f}× the {self.others:,.0f} other "
-            "articles state; it will not be used in answers"
+            f"{self.figure} for {self.subject} is {ratio:.1f}× the median the other articles "
+            f"state ({self.others:,.0f}); it will not be used in answers"
         )
 
 
