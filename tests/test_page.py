@@ -316,3 +316,27 @@ def test_no_developer_footer_and_the_api_answers(app_url: str, browser) -> None:
     assert reply["refused"] is False
     assert reply["citations"][0]["title"] == "Medical Billing vs. Medical Coding"
     assert "[1]" in reply["answer"]
+
+
+def test_a_second_example_gets_its_own_answer_scrolled_to_its_question(
+    app_url: str, browser
+) -> None:
+    """Issue 9: an example, then another suggestion: the second answer is about the second
+    question (no carry-over of the first), and its question is at the top of the chat."""
+    page = open_page(browser, app_url)
+    page.locator("#chip-0").click()  # "Is CCS better than CPC?"
+    first = wait_answer(page, 0)
+    chip = page.locator("#chip-1")
+    second_question = chip.inner_text()
+    chip.click()
+    page.locator('#chat [data-testid="user"]').nth(1).wait_for()
+    second = wait_answer(page, 1)
+    assert second != first and second_question
+    top = page.evaluate(
+        """() => {
+            const users = document.querySelectorAll('#chat [data-testid="user"]');
+            const chat = document.querySelector('#chat').getBoundingClientRect();
+            return users[users.length - 1].getBoundingClientRect().top - chat.top;
+        }"""
+    )
+    assert top < 200, top  # the question starts near the top, its answer below it

@@ -78,10 +78,18 @@
       chip.setAttribute("aria-describedby", tip.id);
     }
   }
+  // The question stays at the top while its answer grows below it (at first there is
+  // nothing below to scroll to), until the student scrolls or the answer is done.
+  let pinned = null;
+  const unpin = () => { pinned = null; };
+  for (const type of ["wheel", "touchmove", "keydown"]) {
+    document.addEventListener(type, unpin, { passive: true });
+  }
   function onChange() {
     describeChips();
     const users = document.querySelectorAll('#chat [data-testid="user"]');
-    if (users.length > seen) users[users.length - 1].scrollIntoView({ block: "start" });
+    if (users.length > seen) pinned = users[users.length - 1];
+    if (pinned && pinned.isConnected) pinned.scrollIntoView({ block: "start" });
     seen = users.length;
     updateCounter();
   }
