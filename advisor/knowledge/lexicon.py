@@ -34,11 +34,6 @@ class Subject(BaseModel):
     def names(self) -> list[str]:
         return [self.key, *self.aliases]
 
-    @property
-    def label(self) -> str:
-        """How an answer names it: the acronym is kept as written, phrases in lower case."""
-        return self.key
-
 
 class LexiconData(BaseModel):
     """The serialisable form stored in the manifest."""
@@ -266,9 +261,6 @@ class Lexicon:
             (s for s in self.subjects.values() if s.kind == "credential"), key=lambda s: s.key
         )
 
-    def acronyms(self) -> list[str]:
-        return sorted({n for s in self.subjects.values() for n in s.names if is_acronym(n)})
-
     def article_subjects(self, doc_id: str) -> frozenset[str]:
         return frozenset(self.doc_subjects.get(doc_id, ()))
 
@@ -281,21 +273,6 @@ class Lexicon:
                 (key,) = mention.keys
                 found += [n for n in self.subjects[key].names if is_acronym(n)]
         return list(dict.fromkeys(found))
-
-    def expansions(self, text: str, question: bool = False) -> list[str]:
-        """Other names of the subjects `text` names, for query expansion (CCS -> Certified …)."""
-        extra: list[str] = []
-        lowered = text.lower()
-        for mention in self.mentions(text, question):
-            if len(mention.keys) != 1:
-                continue
-            (key,) = mention.keys
-            said = text[mention.start : mention.end]
-            for name in self.subjects[key].names:  # an acronym for a phrase, and back
-                named_acronym = is_acronym(said.rstrip("s").upper()) and " " not in said
-                if is_acronym(name) != named_acronym and name.lower() not in lowered:
-                    extra.append(name)
-        return list(dict.fromkeys(extra))
 
     def related(self, group: frozenset[str], keys: frozenset[str], by_key: bool = False) -> bool:
         """A credential and the occupation it names: "PALS" and "PALS provider", "CPhT"
