@@ -1,6 +1,6 @@
 """The default generator: an answer composed only of source sentences.
 
-Offline, deterministic and fast (well under a millisecond per answer), and it
+Offline, deterministic and fast (a few milliseconds per answer), and it
 cannot invent: every sentence is copied from a numbered passage and carries
 its [n]. It picks sentences for the question (term overlap weighted by rarity,
 the passage's rank, and what the question asks about: pay, duration, two

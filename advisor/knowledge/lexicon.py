@@ -23,7 +23,9 @@ Kind = Literal["occupation", "credential"]
 class Subject(BaseModel):
     """One occupation or credential and every way the library names it."""
 
-    key: str = Field(description="Canonical name, lower case: 'licensed practical nurse'.")
+    key: str = Field(
+        description="Canonical name as written: 'registered nurse', 'HVAC technician', 'CCS'."
+    )
     kind: Kind = "occupation"
     aliases: list[str] = Field(
         default_factory=list, description="Other names: 'LPN', 'practical nurse'."
