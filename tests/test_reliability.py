@@ -342,3 +342,43 @@ def test_rebuilds_under_the_live_page_fail_no_answer(
             thread.join(60)
     assert failures == []
     assert answered > 0
+
+
+@pytest.mark.slow
+def test_three_thousand_page_answers_during_rebuilds_fail_none(
+    settings: Settings, hash_embedder: HashEmbedder
+) -> None:
+    """Issue 10: rebuilds under a live page fail 0 requests in at least 3,000."""
+    from advisor.answer import Advisor
+    from advisor.page import ChatService
+
+    build_index(settings, hash_embedder)
+    service = ChatService(settings, Advisor(settings, Retriever(settings, hash_embedder)))
+    failures: list[object] = []
+    answered = 0
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def user() -> None:
+        nonlocal answered
+        while not stop.is_set():
+            reply = service.api_ask("How much do medical coders make?")
+            with lock:
+                answered += 1
+                if "error" in reply:
+                    failures.append(reply["error"])
+
+    users = [threading.Thread(target=user) for _ in range(3)]
+    for thread in users:
+        thread.start()
+    rebuilds = 0
+    try:
+        while answered < 3000 and rebuilds < 400:
+            build_index(settings, HashEmbedder(), full=True)
+            rebuilds += 1
+    finally:
+        stop.set()
+        for thread in users:
+            thread.join(60)
+    assert failures == []
+    assert answered >= 3000 and rebuilds >= 10, (answered, rebuilds)
