@@ -36,7 +36,7 @@ from advisor.intent import (
     TIME_QUESTION,
     WHERE_QUESTION,
 )
-from advisor.knowledge.facts import FigureFact, PassageReader, statistic_of
+from advisor.knowledge.facts import LABEL_LINE, FigureFact, PassageReader, statistic_of
 from advisor.knowledge.lexicon import Lexicon
 from advisor.knowledge.scope import join_names, plural
 from advisor.text import split_sentences, tokenize, word_overlap
@@ -108,7 +108,6 @@ def _attribution(chunk: Chunk, unit: str, facts: list[FigureFact]) -> str:
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s*")
 DENIAL_OPENER = "None of the articles reports"
-_LABEL = re.compile(r"^[^.!?\d:;]{3,60}$")
 MAX_LIST_ITEMS = 8
 
 
@@ -169,17 +168,13 @@ def question_subjects(lex: Lexicon, question: str) -> list[str]:
     return credentials or found
 
 
-def _context(lex: Lexicon, chunk: Chunk) -> tuple[list[str], bool]:
-    """What a passage is about when its sentence does not say: section, else article.
-
-    The flag says the context is ambiguous: an article about two jobs whose
-    sentence names neither ("For all of these jobs…") is about neither alone.
-    """
-    section = named(lex, chunk.section)
-    if section:
-        return section, False
-    article = sorted(lex.article_subjects(chunk.doc_id)) or named(lex, chunk.title)
-    return article, len(article) > 1
+def _context(reader: PassageReader, chunk: Chunk) -> tuple[list[str], bool]:
+    """What a passage is about when its sentence does not say (the reader's section, else
+    article), and whether that is ambiguous: an article about two jobs whose sentence
+    names neither ("For all of these jobs…") is about neither alone."""
+    keys = list(dict.fromkeys(k for g in reader.context_subjects(chunk) for k in sorted(g)))
+    from_article = not reader.lexicon.mentions(chunk.section)
+    return keys, from_article and len(keys) > 1
 
 
 _OPENER = re.compile(
@@ -219,10 +214,10 @@ def _candidates(hits: Sequence[Chunk], lex: Lexicon) -> list[Candidate]:
     for n, chunk in enumerate(hits, start=1):
         units = _units(chunk.text)
         facts = reader.facts(chunk)
-        previous, vague = _context(lex, chunk)
+        previous, vague = _context(reader, chunk)
         label, last = "", None
         for position, clean, is_list in units:
-            if _LABEL.match(clean):  # "LPN at a glance" heads the stat lines below it
+            if LABEL_LINE.match(clean):  # "LPN at a glance" heads the stat lines below it
                 label = clean if named(lex, clean) else ""
                 continue
             if label and ":" in clean and not named(lex, clean):

@@ -35,7 +35,8 @@ _DURATION = re.compile(
     r"(?P<unit>hour|day|week|month|year)s?\b",
     re.IGNORECASE,
 )
-_YEAR = re.compile(r"(?<![\d,.$])\b(?:19|20)\d{2}\b(?!\d|,\d|\s?%)")
+# A year: not part of a larger number or an amount ("2,020", "$2020", "2020%").
+YEAR = re.compile(r"(?<![\d,.$])\b(?:19|20)\d{2}\b(?!\d|,\d|\s?%)")
 _COUNT = re.compile(
     rf"(?<![\w.-])(?P<num>{_NUM})(?:\s(?P<mult>thousand|million|billion)\b)?(?![\w-])",
     re.IGNORECASE,
@@ -126,7 +127,7 @@ def extract_figures(text: str) -> list[Figure]:
             claim("duration", _number(m.group("b")), unit, m.start("b"), m.end())
         else:
             claim("duration", _number(m.group("a")), unit, m.start(), m.end())
-    for m in _YEAR.finditer(masked):
+    for m in YEAR.finditer(masked):
         claim("year", float(m.group()), None, m.start(), m.end())
     for m in _COUNT.finditer(masked):
         claim("count", _number(m.group("num"), m.group("mult")), None, m.start(), m.end())

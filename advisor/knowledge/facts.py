@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from advisor.chunking import Chunk
-from advisor.figures import Figure, clause_around, extract_figures
+from advisor.figures import YEAR, Figure, clause_around, extract_figures
 from advisor.knowledge.derive import NEEDS_MODIFIER, job_nouns
 from advisor.knowledge.lexicon import Lexicon, Mention
 from advisor.text import split_sentences
@@ -34,12 +34,11 @@ STATISTICS: dict[str, re.Pattern[str]] = {
     "late-career": re.compile(r"\b(?:late[- ]career|experienced|senior)\b", re.I),
     "range": re.compile(r"\b(?:range|ranges|ranging|between)\b", re.I),
 }
-_YEAR = re.compile(r"(?<![\d,.$])\b(?:19|20)\d{2}\b(?!\d|,\d|\s?%)")
 _ANAPHORA = re.compile(
     r"^\W*(?:they|their|them|these|those|this|that|such|both|he|she|his|her|it)\b", re.I
 )
 # A short line with no closing punctuation and no figure: a label over the lines below it.
-_LABEL_LINE = re.compile(r"^[^.!?\d:;]{3,60}$")
+LABEL_LINE = re.compile(r"^[^.!?\d:;]{3,60}$")
 # Two dimensions of a statistic: what is measured, and whose (top earners, starters…).
 MEASURES = frozenset({"median", "average"})
 
@@ -65,7 +64,7 @@ def statistics_in(text: str) -> frozenset[str]:
 
 
 def years_in(text: str) -> frozenset[int]:
-    return frozenset(int(y) for y in _YEAR.findall(text))
+    return frozenset(int(y) for y in YEAR.findall(text))
 
 
 def _groups(mentions: Sequence[Mention]) -> tuple[frozenset[str], ...]:
@@ -149,7 +148,7 @@ def statistic_of(clause: str, at: int, window: int | None = None) -> frozenset[s
 def year_of(clause: str, at: int, end: int) -> frozenset[int]:
     """The year a figure is for: the closest one in its clause ("$47,480 in 2019, so the
     2023 figure…" is a 2019 figure); a range "from 2019 to 2029" keeps both."""
-    found = [(m.start(), int(m.group())) for m in _YEAR.finditer(clause)]
+    found = [(m.start(), int(m.group())) for m in YEAR.finditer(clause)]
     if not found:
         return frozenset()
     ranged = re.search(r"(?:19|20)\d{2}\s*(?:-|–|to|through)\s*(?:19|20)\d{2}", clause)
@@ -215,7 +214,7 @@ class PassageReader:
         for start, end in split_sentences(chunk.text):
             sentence = chunk.text[start:end]
             own = self._resolve(_groups(self.lexicon.mentions(sentence)), chunk)
-            if own and _LABEL_LINE.match(sentence):  # "LPN at a glance": heads the lines below
+            if own and LABEL_LINE.match(sentence):  # "LPN at a glance": heads the lines below
                 context = own
             inherited = previous if _ANAPHORA.match(sentence) else context
             subjects = (
