@@ -86,6 +86,8 @@ class _Loaded:
     words: dict[str, frozenset[str]]
     bm25: BM25Okapi | None
     lexicon: Lexicon
+    # whom each passage is about, read on first use (a cache, not state: same every time)
+    about: dict[str, frozenset[str]] = field(default_factory=dict, compare=False)
 
 
 def _load(settings: Settings) -> _Loaded:
@@ -276,7 +278,7 @@ class Retriever:
         timings["fuse"] = (time.perf_counter() - started) * 1000
         return SearchResult(hits, timings)
 
-    def _prefer_asked_subjects(self, query: str, fused: dict[str, float], loaded) -> None:
+    def _prefer_asked_subjects(self, query: str, fused: dict[str, float], loaded: _Loaded) -> None:
         """A question about RNs wants passages about RNs: a passage whose article, section
         and text name none of the occupations asked about ranks below those that do."""
         lexicon = loaded.lexicon
@@ -287,10 +289,13 @@ class Retriever:
         if not asked:
             return
         for cid in fused:
-            chunk = loaded.chunks[cid]
-            about = lexicon.article_subjects(chunk.doc_id) | lexicon.subjects_in(
-                f"{chunk.section}\n{chunk.text}"
-            )
+            about = loaded.about.get(cid)
+            if about is None:  # read once per passage and index generation, not per query
+                chunk = loaded.chunks[cid]
+                about = lexicon.article_subjects(chunk.doc_id) | lexicon.subjects_in(
+                    f"{chunk.section}\n{chunk.text}"
+                )
+                loaded.about[cid] = about
             if not about & asked:
                 fused[cid] *= 0.5
 
