@@ -1,0 +1,191 @@
+"""The answer's layout: a lead sentence, then support; pay as labelled figures side by
+side; a comparison as one block per side."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from advisor.chunking import Chunk
+from advisor.extractive.candidates import (
+    ANAPHORA,
+    DANGLING,
+    Candidate,
+    candidates_from,
+    named,
+    on_subject,
+    question_subjects,
+)
+from advisor.extractive.scoring import repeats, score, select
+from advisor.figures import clause_around, extract_figures
+from advisor.intent import COMPARE_QUESTION, MORE_QUESTION, PAY_QUESTION, PAY_WORDS
+from advisor.knowledge.facts import statistic_of
+from advisor.knowledge.lexicon import Lexicon
+from advisor.knowledge.scope import join_names, plural
+
+DENIAL_OPENER = "None of the articles reports"
+
+
+def cite(c: Candidate) -> str:
+    """The sentence with its marker before the closing punctuation: "… higher salary [1]."."""
+    text = c.text.rstrip()
+    if text[-1:] in ".!?":
+        return f"{text[:-1]} [{c.n}]{text[-1]}"
+    return f"{text} [{c.n}]"
+
+
+def in_reading_order(items: list[Candidate]) -> list[Candidate]:
+    return sorted(items, key=lambda c: (c.n, c.position))
+
+
+def _pay_answer(
+    question: str, candidates: list[Candidate], max_figures: int, lex: Lexicon
+) -> list[str]:
+    """A sourced comparison, then every sourced amount with who reported it and when.
+
+    When the question names a certification, only amounts stated for it are
+    listed: a coder's average is not a CCS salary.
+    """
+    wanted = question_subjects(lex, question)
+    specific = [e for e in wanted if lex.subjects[e].kind == "credential"]
+    with_money = [c for c in candidates if c.money]
+    if specific:  # named in the sentence itself: a neighbour's "PALS" does not make it PALS pay
+        with_money = [c for c in with_money if any(e in named(lex, c.text) for e in specific)]
+    figures = select(with_money, max_figures, floor=1.0)
+    about_pay = [c for c in candidates if not c.has_figure and c.tokens & PAY_WORDS]
+    comparative = MORE_QUESTION.search(question) or COMPARE_QUESTION.search(question)
+    general = select(about_pay, 1, floor=1.5)
+    # a comparison gets the sourced comparison first; a figure question, only the figures,
+    # unless a sentence answers it better than any figure ("the top-paying industry is…")
+    if general and figures and not comparative and general[0].score <= figures[0].score:
+        general = []
+    lines = [cite(general[0])] if general else []
+    if specific and not figures and lines:
+        lines.append(
+            f"The articles give no salary figure for {' or '.join(specific)} specifically."
+        )
+    if figures and not lines:  # the answer first: the median, the newest, if there is one
+        lead = max(figures, key=lambda c: (_is_median(c), _newest(c), c.score))
+        lines = [_labelled(lead)[2:]]
+        figures = [c for c in figures if c is not lead]
+    if len(figures) > 1 or (figures and len({c.attribution for c in figures}) > 1):
+        lines += ["", "What the sources report (different surveys and years, side by side):"]
+    elif figures:
+        lines.append("")
+    lines += [_labelled(c) for c in in_reading_order(figures)]
+    return lines
+
+
+def _is_median(c: Candidate) -> bool:
+    """Is the sentence's first amount a median ("Beyond the median, the mean was …" is not)?"""
+    money = next((f for f in extract_figures(c.text) if f.kind == "money"), None)
+    if money is None:
+        return False
+    clause = clause_around(c.text, money.start, money.end)
+    return "median" in statistic_of(clause, money.start - max(0, c.text.find(clause)))
+
+
+def _newest(c: Candidate) -> int:
+    years = [int(y) for y in re.findall(r"\b(?:19|20)\d{2}\b", c.attribution + " " + c.text)]
+    return max(years, default=0)
+
+
+def _labelled(c: Candidate) -> str:
+    """A figure's line with who reported it and when, unless the sentence says so itself."""
+    who, _, when = c.attribution.partition(", ")
+    year = re.search(r"\d{4}", when)
+    if who in c.text and (year is None or year.group() in c.text):
+        return f"- {cite(c)}"
+    return f"- **{c.attribution}:** {cite(c)}"
+
+
+def _lead(chosen: list[Candidate], wanted: list[str]) -> Candidate:
+    """The best sentence, preferring one that names what the question asks about; a
+    sentence that points back ("These programs…") is led by the one it points at."""
+    best = chosen[0]
+    if DANGLING.match(best.text) and best.before is not None and best.before in chosen:
+        return best.before
+    if not wanted or any(e in best.entities for e in wanted):
+        return best
+    naming = [c for c in chosen if any(e in c.entities for e in wanted)]
+    return naming[0] if naming and naming[0].score >= 0.7 * best.score else best
+
+
+def _with_continuation(lead: Candidate, chosen: list[Candidate]) -> tuple[str, list[Candidate]]:
+    """Keep "They are also…" right after the sentence it continues."""
+    text, rest, position = cite(lead), [c for c in chosen if c is not lead], lead.position
+    while True:
+        follower = next(
+            (
+                c
+                for c in rest
+                if c.n == lead.n and c.position == position + 1 and ANAPHORA.match(c.text)
+            ),
+            None,
+        )
+        if follower is None:
+            return text, rest
+        text, position = f"{text} {cite(follower)}", follower.position
+        rest.remove(follower)
+
+
+def _comparison_answer(wanted: list[str], chosen: list[Candidate]) -> list[str]:
+    """ "X vs Y": the comparison first, then what the sources say of X, of Y, of both."""
+    lead_text, rest = _with_continuation(_lead(chosen, wanted), chosen)
+    lines = [lead_text]
+    groups = {name: [c for c in rest if [e for e in wanted if e in c.entities] == [name]]
+              for name in wanted}  # fmt: skip
+    groups["Both"] = [c for c in rest if sum(e in c.entities for e in wanted) >= 2]
+    grouped = [c for group in groups.values() for c in group]
+    groups["Also worth knowing"] = [c for c in rest if c not in grouped]
+    for name, group in groups.items():
+        if group:
+            lines += ["", f"**{name}**"] + [f"- {cite(c)}" for c in in_reading_order(group)]
+    return lines
+
+
+def _denial(question: str, candidates: list[Candidate], wanted: list[str], lex: Lexicon) -> str:
+    """ "I heard coders make $95,000, right?": say plainly when no article states it.
+
+    The guard lets the student's figure through only inside this exact sentence."""
+    asserted = [f for f in extract_figures(question) if f.kind in ("money", "percent", "duration")]
+    stated = [extract_figures(c.text) for c in candidates]
+    missing = [a for a in asserted if not any(a.matches(f) for fs in stated for f in fs)]
+    if not missing:
+        return ""
+    jobs = [plural(k) for k in wanted if lex.subjects[k].kind == "occupation"]
+    who = f" for {join_names(jobs)}" if jobs else ""
+    figures = join_names([a.text for a in missing])
+    return f"{DENIAL_OPENER} {figures}{who}; here is what they report."
+
+
+def compose(
+    question: str,
+    passages: Sequence[Chunk],
+    max_points: int,
+    max_figures: int,
+    lexicon: Lexicon | None = None,
+) -> str:
+    """The answer, or "" when no sentence in the passages speaks to the question."""
+    lex = lexicon or Lexicon()
+    wanted = question_subjects(lex, question)
+    candidates = on_subject(candidates_from(passages, lex), wanted)
+    score(question, candidates, lex)
+    denial = _denial(question, candidates, wanted, lex)
+    if PAY_QUESTION.search(question) or denial:
+        lines = _pay_answer(question, candidates, max_figures, lex)
+        if lines:
+            return "\n".join([denial, "", *lines] if denial else lines).strip()
+    chosen = select(candidates, max_points, floor=1.0)
+    if not chosen:
+        return ""
+    if len(wanted) >= 2 and COMPARE_QUESTION.search(question):
+        for name in wanted:  # "X vs Y" gets X, Y and the comparison
+            if not any(name in c.entities and len(c.entities) == 1 for c in chosen):
+                side = [c for c in candidates if name in c.entities and c not in chosen
+                        and c.score >= 1.0 and not any(repeats(c, o) for o in chosen)]  # fmt: skip
+                chosen += sorted(side, key=lambda c: -c.score)[:1]
+        return "\n".join(_comparison_answer(wanted, chosen)).strip()
+    lead_text, rest = _with_continuation(_lead(chosen, wanted), chosen)
+    bullets = [f"- {cite(c)}" for c in in_reading_order(rest)]
+    return "\n".join([lead_text, "", *bullets]).strip()
