@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import chain
 from typing import Literal
 
@@ -22,13 +22,22 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from advisor.chunking import Chunk
 from advisor.claims import FigureGuard, GuardedText, Removal, citations_in
+from advisor.extractive.compose import within
+from advisor.figures import extract_figures
 from advisor.followup import conversation_subjects, is_follow_up, standalone
 from advisor.generators import Generator, make_generator
 from advisor.knowledge.derive import job_nouns
-from advisor.knowledge.scope import covered_phrase, example_questions, uncovered_occupation
+from advisor.knowledge.scope import (
+    covered_phrase,
+    example_questions,
+    partly_uncovered,
+    uncovered_occupation,
+)
+from advisor.parts import split_parts
 from advisor.prompts import REFUSAL_PHRASE
 from advisor.retrieve import Hit, Retriever
 from advisor.settings import Settings
+from advisor.sides import with_each_side
 from advisor.smalltalk import small_talk_kind, small_talk_reply
 from advisor.text import QuestionError, clean_question
 
@@ -70,6 +79,7 @@ class Reply:
     standalone_question: str = ""
     backend: str = ""
     retrieved: list[str] = field(default_factory=list)  # doc ids of the passages, best first
+    reason: str = ""  # why it was refused, when it was
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -228,6 +238,10 @@ class Advisor:
             yield reply.answer
             yield reply
             return
+        parts = split_parts(question)
+        if len(parts) > 1:  # "How much…? How long…? Do I need…?": each part on its own
+            yield from self._stream_parts(parts, history)
+            return
         standalone = self.condense(question, history)
         timings["condense"] = _since(clock)
         clock = time.perf_counter()
@@ -238,17 +252,20 @@ class Advisor:
         reason = self.out_of_scope(standalone, hits)
         if reason:
             timings["total"] = sum(timings.values())
-            reply = Reply(self.refusal_text(reason), refused=True, **meta)
+            reply = Reply(self.refusal_text(reason), refused=True, reason=reason, **meta)
             yield reply.answer
             yield reply
             return
-        passages = [h.chunk for h in hits]
+        passages = [h.chunk for h in with_each_side(self.retriever, standalone, hits)]
         lexicon = self.retriever.lexicon
         guard = FigureGuard(dict(enumerate(passages, start=1)), lexicon, standalone)
         gated = GuardedText(guard if self.guard else None)
         numbers = Renumberer(passages)
         declined, guard_ms, clock = False, 0.0, time.perf_counter()
-        for piece in chain(self.generator.generate(standalone, passages, lexicon), [None]):
+        # "Electrician or plumber…?" without plumbers: say so first, then answer the rest
+        note = partly_uncovered(lexicon, standalone)
+        answer = self.generator.generate(standalone, passages, lexicon)
+        for piece in chain([f"{note}\n\n"] if note else [], answer, [None]):
             started = time.perf_counter()
             lines = gated.close() if piece is None else gated.feed(piece)
             guard_ms += _since(started)
@@ -261,6 +278,41 @@ class Advisor:
         timings["total"] = sum(timings.values())
         yield self._final(gated, numbers, declined, meta)
 
+    def _stream_parts(self, parts: list[str], history: Sequence[Turn]) -> Iterator[str | Reply]:
+        """One short, cited block per part, numbered across the whole reply; a part the
+        articles do not cover says so. Each part sees the ones before it as conversation,
+        so "What is PALS? How long is it?" resolves "it"."""
+        blocks: list[str] = []
+        citations: dict[str, Citation] = {}
+        replies: list[Reply] = []
+        turns = list(history)
+        for part in parts:
+            reply = self.ask(part, turns)
+            replies.append(reply)
+            turns += [Turn(role="user", content=part), Turn(role="assistant", content=reply.answer)]
+            if reply.refused:
+                body = f"{REFUSAL_PHRASE} {reply.reason}".strip()
+            else:
+                body = "\n".join(
+                    within(reply.answer.splitlines(), self.settings.answer.max_words * 2 // 3)
+                )
+                body = _renumbered(body, reply.citations, citations)
+            heading = part if not extract_figures(part) else f"Question {len(blocks) + 1}"
+            blocks.append(f"**{heading.replace('*', '')}**\n{body}")
+            yield ("\n\n" if len(blocks) > 1 else "") + blocks[-1]
+        refused = all(r.refused for r in replies)
+        yield Reply(
+            "\n\n".join(blocks),
+            list(citations.values()),
+            refused,
+            [x for r in replies for x in r.removed],
+            {k: sum(r.timings_ms.get(k, 0.0) for r in replies) for k in replies[0].timings_ms},
+            " | ".join(r.standalone_question for r in replies),
+            replies[0].backend,
+            [d for r in replies for d in r.retrieved],
+            "; ".join(r.reason for r in replies if r.reason) if refused else "",
+        )
+
     def _final(self, gated: GuardedText, numbers: Renumberer, declined: bool, meta: dict) -> Reply:
         text = numbers.text
         unsourced = self.guard and not citations_in(text)
@@ -268,6 +320,22 @@ class Advisor:
             why = "No source states the figures involved." if gated.removed else ""
             return Reply(self.refusal_text(why), refused=True, removed=gated.removed, **meta)
         return Reply(text, numbers.citations(), False, gated.removed, **meta)
+
+
+def _renumbered(text: str, local: list[Citation], numbered: dict[str, Citation]) -> str:
+    """A part's answer with its [n] markers renumbered into the whole reply's list; only
+    the passages the (possibly shortened) text still cites are listed."""
+    by_n = {c.n: c for c in local}
+
+    def number(match: re.Match[str]) -> str:
+        cited = by_n.get(int(match.group(1)))
+        if cited is None:
+            return match.group(0)
+        if cited.chunk_id not in numbered:
+            numbered[cited.chunk_id] = replace(cited, n=len(numbered) + 1)
+        return f"[{numbered[cited.chunk_id].n}]"
+
+    return re.sub(r"\[(\d+)\]", number, text)
 
 
 def _since(started: float) -> float:

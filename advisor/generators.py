@@ -49,9 +49,8 @@ class ExtractiveGenerator:
     def generate(
         self, question: str, passages: Sequence[Chunk], lexicon: Lexicon | None = None
     ) -> Iterator[str]:
-        yield compose(
-            question, passages, self.settings.max_points, self.settings.max_figures, lexicon
-        )
+        s = self.settings
+        yield compose(question, passages, s.max_points, s.max_figures, lexicon, s.max_words)
 
     def condense(self, question: str, history: str) -> str | None:
         return None

@@ -14,11 +14,14 @@ from advisor.text import tokenize
 PAY_WORDS = frozenset(tokenize("pay paid salary salaries earn earning earnings wage income money"))
 PAY_QUESTION = re.compile(
     r"\b(pay|paid|salar|earn|wage|income|money|average)|\$\d"
-    r"|\bhow much\b[^?]*\bmake\b|\bmakes? (?:a|per|in a|an) (?:year|hour)\b",
+    r"|\bhow much\b[^?]*\bmake\b|\bmakes? (?:a|per|in a|an) (?:year|hour)\b"
+    r"|\bmakes? (?:more|less)\b",
     re.I,
 )
 TIME_QUESTION = re.compile(r"\bhow long\b|\bhow much time\b|\bduration\b|\btake to\b|\bquick", re.I)
 COST_QUESTION = re.compile(r"\b(cost|costs|price|tuition|fees?|expensive|afford)", re.I)
+# What a pay passage says that a pay question may not ("Which pays more…?"): searched too.
+PAY_QUERY_WORDS = "salary"
 MORE_QUESTION = re.compile(r"\b(more|higher|less|lower|better|most)\b", re.I)
 COMPARATIVE = re.compile(r"\bmore than\b|\bhigher\b|\bless than\b|\blower\b", re.I)
 WHERE_QUESTION = re.compile(r"\bwhere\b", re.I)

@@ -101,6 +101,9 @@ class AnswerSettings(BaseModel):
     )
     max_points: int = Field(5, ge=1, le=12, description="Supporting sentences in an answer.")
     max_figures: int = Field(8, ge=1, le=20, description="Figures listed for a pay question.")
+    max_words: int = Field(
+        120, ge=20, description="About how long an answer is; twice that when a list is asked."
+    )
     history_turns: int = Field(6, ge=0, description="Earlier messages used for follow-ups.")
     max_history_chars: int = Field(20_000, ge=0, description="Longest history accepted.")
 

@@ -17,17 +17,18 @@ from advisor.chunking import Chunk
 from advisor.figures import extract_figures
 from advisor.knowledge.facts import LABEL_LINE, FigureFact, PassageReader
 from advisor.knowledge.lexicon import Lexicon
+from advisor.knowledge.scope import asked_mentions
 from advisor.text import split_sentences, tokenize
 
 _MONTH = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 )
 MIN_SENTENCE_CHARS = 25
-ANAPHORA = re.compile(r"^(?:they|this|these|those|it|their|both)\b", re.I)
+ANAPHORA = re.compile(r"^(?:they|this|that|these|those|it|their|both)\b", re.I)
 # Openers that point at a sentence before ("By contrast, …", "That gap …", "Below is …"):
 # such a sentence is used only right after the one it points at.
 DANGLING = re.compile(
-    r"^(?:they|them|their|this|these|those|its|such|both|also|however|by contrast"
+    r"^(?:they|them|their|this|that|these|those|its|such|both|also|however|by contrast"
     r"|in contrast|on the other hand|because of (?:this|these|that)|as a result|similarly"
     r"|likewise|therefore|other|another|the other)\b",
     re.I,
@@ -54,6 +55,7 @@ class Candidate:
     attribution: str = ""
     vague: bool = False  # about the article's several subjects, naming none
     before: Candidate | None = None  # the sentence just before it in its passage
+    pay: tuple[FigureFact, ...] = ()  # its amounts, read as the guard reads them
 
 
 def _published_label(published: str) -> str:
@@ -140,7 +142,7 @@ def named(lex: Lexicon, text: str, question: bool = False) -> list[str]:
 
 def question_subjects(lex: Lexicon, question: str) -> list[str]:
     """What the question asks about: "CCS vs CPC" is about credentials, not coding."""
-    found = named(lex, question, question=True)
+    found = list(dict.fromkeys(k for m in asked_mentions(lex, question) for k in sorted(m.keys)))
     credentials = [k for k in found if lex.subjects[k].kind == "credential"]
     return credentials or found
 
@@ -185,6 +187,17 @@ def _figure_subjects(unit: str, facts: list[FigureFact]) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
+def _pay_facts(
+    unit: str, money: frozenset[float], facts: list[FigureFact]
+) -> tuple[FigureFact, ...]:
+    """The unit's amounts as facts: those read from its own sentence, else (a table row
+    rewritten as a sentence) those of the same value in its passage."""
+    mine = [f for f in facts if f.figure.kind == "money" and f.sentence and f.sentence in unit]
+    if not mine:
+        mine = [f for f in facts if f.figure.kind == "money" and f.figure.value in money]
+    return tuple(mine)
+
+
 def candidates_from(hits: Sequence[Chunk], lex: Lexicon) -> list[Candidate]:
     found: list[Candidate] = []
     reader = PassageReader(lex)
@@ -221,6 +234,7 @@ def candidates_from(hits: Sequence[Chunk], lex: Lexicon) -> list[Candidate]:
             candidate.has_figure = any(f.kind in ("money", "percent", "count") for f in figures)
             if candidate.has_figure:
                 candidate.attribution = _attribution(chunk, clean, facts)
+                candidate.pay = _pay_facts(clean, candidate.money, facts)
             candidate.before, last = last, candidate
             found.append(candidate)
     return found

@@ -17,9 +17,16 @@ from advisor.extractive.candidates import (
     question_subjects,
 )
 from advisor.extractive.scoring import repeats, score, select
+from advisor.extractive.verdict import comparisons, pay_verdict, side_name, trade_off
 from advisor.figures import clause_around, extract_figures
-from advisor.intent import COMPARE_QUESTION, MORE_QUESTION, PAY_QUESTION, PAY_WORDS
-from advisor.knowledge.facts import statistic_of
+from advisor.intent import (
+    COMPARE_QUESTION,
+    LIST_QUESTION,
+    MORE_QUESTION,
+    PAY_QUESTION,
+    PAY_WORDS,
+)
+from advisor.knowledge.facts import MEASURES, statistic_of
 from advisor.knowledge.lexicon import Lexicon
 from advisor.knowledge.scope import join_names, plural
 
@@ -51,9 +58,15 @@ def _pay_answer(
     with_money = [c for c in candidates if c.money]
     if specific:  # named in the sentence itself: a neighbour's "PALS" does not make it PALS pay
         with_money = [c for c in with_money if any(e in named(lex, c.text) for e in specific)]
+    comparative = MORE_QUESTION.search(question) or COMPARE_QUESTION.search(question)
+    if comparative and len(wanted) >= 2:
+        found = comparisons(wanted, with_money)
+        verdict = pay_verdict(lex, wanted, found)
+        if verdict:  # "Medical coders, in every source that reports both [1][2]."
+            evidence = list({id(s): s for c in found for s in c.sentences}.values())
+            return [verdict, "", *(_labelled(c) for c in in_reading_order(evidence))]
     figures = select(with_money, max_figures, floor=1.0)
     about_pay = [c for c in candidates if not c.has_figure and c.tokens & PAY_WORDS]
-    comparative = MORE_QUESTION.search(question) or COMPARE_QUESTION.search(question)
     general = select(about_pay, 1, floor=1.5)
     # a comparison gets the sourced comparison first; a figure question, only the figures,
     # unless a sentence answers it better than any figure ("the top-paying industry is…")
@@ -65,7 +78,7 @@ def _pay_answer(
             f"The articles give no salary figure for {' or '.join(specific)} specifically."
         )
     if figures and not lines:  # the answer first: the median, the newest, if there is one
-        lead = max(figures, key=lambda c: (_is_median(c), _newest(c), c.score))
+        lead = max(figures, key=lambda c: (_is_median(c), _typical(c), _newest(c), c.score))
         lines = [_labelled(lead)[2:]]
         figures = [c for c in figures if c is not lead]
     if len(figures) > 1 or (figures and len({c.attribution for c in figures}) > 1):
@@ -83,6 +96,12 @@ def _is_median(c: Candidate) -> bool:
         return False
     clause = clause_around(c.text, money.start, money.end)
     return "median" in statistic_of(clause, money.start - max(0, c.text.find(clause)))
+
+
+def _typical(c: Candidate) -> bool:
+    """Is the sentence's first amount everyone's pay, not the top, bottom, starting or
+    late-career earners' (those are no answer to "how much do they make?")?"""
+    return bool(c.pay) and not (c.pay[0].stats - MEASURES)
 
 
 def _newest(c: Candidate) -> int:
@@ -129,18 +148,28 @@ def _with_continuation(lead: Candidate, chosen: list[Candidate]) -> tuple[str, l
         rest.remove(follower)
 
 
-def _comparison_answer(wanted: list[str], chosen: list[Candidate]) -> list[str]:
-    """ "X vs Y": the comparison first, then what the sources say of X, of Y, of both."""
-    lead_text, rest = _with_continuation(_lead(chosen, wanted), chosen)
-    lines = [lead_text]
-    groups = {name: [c for c in rest if [e for e in wanted if e in c.entities] == [name]]
-              for name in wanted}  # fmt: skip
-    groups["Both"] = [c for c in rest if sum(e in c.entities for e in wanted) >= 2]
-    grouped = [c for group in groups.values() for c in group]
-    groups["Also worth knowing"] = [c for c in rest if c not in grouped]
-    for name, group in groups.items():
-        if group:
-            lines += ["", f"**{name}**"] + [f"- {cite(c)}" for c in in_reading_order(group)]
+def _comparison_answer(
+    question: str, wanted: list[str], chosen: list[Candidate], ranked: list[Candidate], lex: Lexicon
+) -> list[str]:
+    """ "X vs Y": the verdict (or the best comparing sentence) first, then one block per
+    side when both have one, else plain points: never a heading for one side only."""
+    verdict, picked = trade_off(question, wanted, ranked, lex)
+    if verdict:
+        lines = [verdict]
+        rest = [c for c in chosen if c not in picked and not any(repeats(c, p) for p in picked)]
+        rest = [c for c in rest if not DANGLING.match(c.text)]  # what it points at is not shown
+    else:
+        lead_text, rest = _with_continuation(_lead(chosen, wanted), chosen)
+        lines = [lead_text]
+    sides = {k: [c for c in rest if [e for e in wanted if e in c.entities] == [k]] for k in wanted}
+    if not all(sides.values()):
+        return [*lines, "", *(f"- {cite(c)}" for c in in_reading_order(rest))]
+    shared = [c for c in rest if not any(c in group for group in sides.values())]
+    if shared:  # about both sides: before the blocks, under no heading of one side
+        lines += ["", *(f"- {cite(c)}" for c in in_reading_order(shared))]
+    for key, group in sides.items():
+        heading = f"**{side_name(lex, key, capital=True)}**"
+        lines += ["", heading, *(f"- {cite(c)}" for c in in_reading_order(group))]
     return lines
 
 
@@ -159,14 +188,52 @@ def _denial(question: str, candidates: list[Candidate], wanted: list[str], lex: 
     return f"{DENIAL_OPENER} {figures}{who}; here is what they report."
 
 
+def within(lines: list[str], max_words: int) -> list[str]:
+    """The answer cut to about `max_words`: whole points dropped from the end, never the
+    lead, never a heading left without its points."""
+    kept = list(lines)
+    while sum(len(line.split()) for line in kept) > max_words:
+        points = [i for i, line in enumerate(kept) if line.startswith("- ")]
+        if len(points) <= 1:
+            break
+        del kept[points[-1]]
+        while kept and (not kept[-1].strip() or _HEADING.match(kept[-1])):
+            kept.pop()  # a heading or gap left with nothing under it
+    if _headings(lines) >= 2 > _headings(kept):  # one side's block alone: no blocks at all
+        kept = [line for line in kept if not _HEADING.match(line)]
+        kept = [line for i, line in enumerate(kept) if line or (i > 0 and kept[i - 1])]
+    return kept
+
+
+def _headings(lines: list[str]) -> int:
+    return sum(1 for line in lines if _HEADING.match(line))
+
+
+_HEADING = re.compile(r"^\*\*[^*]+\*\*$")
+
+
 def compose(
     question: str,
     passages: Sequence[Chunk],
     max_points: int,
     max_figures: int,
     lexicon: Lexicon | None = None,
+    max_words: int = 120,
 ) -> str:
     """The answer, or "" when no sentence in the passages speaks to the question."""
+    if LIST_QUESTION.search(question):  # "list the…": the list is the answer
+        max_words *= 2
+    return "\n".join(within(_lines(question, passages, max_points, max_figures, lexicon),
+                             max_words)).strip()  # fmt: skip
+
+
+def _lines(
+    question: str,
+    passages: Sequence[Chunk],
+    max_points: int,
+    max_figures: int,
+    lexicon: Lexicon | None,
+) -> list[str]:
     lex = lexicon or Lexicon()
     wanted = question_subjects(lex, question)
     candidates = on_subject(candidates_from(passages, lex), wanted)
@@ -175,17 +242,18 @@ def compose(
     if PAY_QUESTION.search(question) or denial:
         lines = _pay_answer(question, candidates, max_figures, lex)
         if lines:
-            return "\n".join([denial, "", *lines] if denial else lines).strip()
+            return [denial, "", *lines] if denial else lines
     chosen = select(candidates, max_points, floor=1.0)
     if not chosen:
-        return ""
+        return []
     if len(wanted) >= 2 and COMPARE_QUESTION.search(question):
         for name in wanted:  # "X vs Y" gets X, Y and the comparison
             if not any(name in c.entities and len(c.entities) == 1 for c in chosen):
                 side = [c for c in candidates if name in c.entities and c not in chosen
                         and c.score >= 1.0 and not any(repeats(c, o) for o in chosen)]  # fmt: skip
                 chosen += sorted(side, key=lambda c: -c.score)[:1]
-        return "\n".join(_comparison_answer(wanted, chosen)).strip()
+        ranked = sorted(candidates, key=lambda c: -c.score)
+        return _comparison_answer(question, wanted, chosen, ranked, lex)
     lead_text, rest = _with_continuation(_lead(chosen, wanted), chosen)
     bullets = [f"- {cite(c)}" for c in in_reading_order(rest)]
-    return "\n".join([lead_text, "", *bullets]).strip()
+    return [lead_text, "", *bullets]

@@ -263,8 +263,12 @@ class PassageReader:
                     end = at + len(figure.text)
                 if row:  # the row's own first cells say whose figure it is
                     named = self._named_for(sentence, figure.start, figure.end, chunk)
-                else:  # named in its clause, else what the sentence inherits: a job named
-                    named = self._named_for(clause, at, end, chunk)  # far after is another's
+                else:  # named in its clause, else earlier in its sentence ("… of coders made
+                    # $29,130, while the top 10% of workers earned $105,690"), else what the
+                    # sentence inherits: a job named far after the figure is another's
+                    named = self._named_for(clause, at, end, chunk) or self._resolve(
+                        stated_subjects(self.lexicon, sentence[: figure.end], figure, True), chunk
+                    )
                     subjects = subjects if named or not inherited else inherited
                 stats = statistic_of(clause, at) or statistic_of(sentence, figure.start)
                 if not stats and _ANAPHORA.match(sentence):  # "That works out to $27.55…"

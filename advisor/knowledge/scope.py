@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from advisor.knowledge.derive import job_nouns
-from advisor.knowledge.lexicon import Lexicon, is_acronym
+from advisor.knowledge.lexicon import Lexicon, Mention, is_acronym
 from advisor.text import STOPWORDS
 
 
@@ -69,19 +69,75 @@ def uncovered_occupation(lexicon: Lexicon, question: str) -> str | None:
     reason names the neighbour, so its figures are never passed off as the
     asked job's. A question that also names a covered job is answered.
     """
-    listed = lexicon.mentions(question, question=True)
-    nouns = job_nouns(question)
-    # "nurse practitioner": a listed word as the modifier of another job is not that job
-    listed = [
-        m for m in listed
-        if not any(a <= m.start and m.end < b and question[m.end : b].strip() for a, b, _ in nouns)
-    ]  # fmt: skip
+    listed, nouns = _asked(lexicon, question)
     asked = {k for m in listed for k in m.keys if lexicon.subjects[k].kind == "occupation"}
     if any(_covered(lexicon, k) for k in asked):
         return None
     if asked:  # named in the articles only in passing ("technicians ask the pharmacist")
         names = [plural(k) for k in sorted(asked)]
         return f"The articles mention {join_names(names)} only in passing, with no details."
+    return _unlisted(lexicon, question, listed, nouns)
+
+
+def partly_uncovered(lexicon: Lexicon, question: str) -> str | None:
+    """ "Electrician or plumber, which pays better?" in a library without plumbers is
+    answered for electricians, and says first that plumbers are not covered."""
+    listed, nouns = _asked(lexicon, question)
+    asked = {k for m in listed for k in m.keys if lexicon.subjects[k].kind == "occupation"}
+    if not any(_covered(lexicon, k) for k in asked):
+        return None
+    return _unlisted(lexicon, question, listed, nouns)
+
+
+def asked_mentions(lexicon: Lexicon, question: str) -> list[Mention]:
+    """The listed subjects a question asks about: "nurse" in "nurse practitioners" is the
+    modifier of another job, not a mention of nurses."""
+    return _asked(lexicon, question)[0]
+
+
+def _asked(lexicon: Lexicon, question: str) -> tuple[list[Mention], list[tuple[int, int, str]]]:
+    """The listed subjects a question names, and the job nouns in it."""
+    listed = lexicon.mentions(question, question=True)
+    nouns = job_nouns(question) + _compared_with(question, listed)
+    # "nurse practitioner": a listed word as the modifier of another job is not that job
+    listed = [
+        m for m in listed
+        if not any(a <= m.start and m.end < b and question[m.end : b].strip() for a, b, _ in nouns)
+    ]  # fmt: skip
+    return listed, nouns
+
+
+# "electrician or plumber", "RNs earn more than nurse practitioners": whatever is compared
+# with a job is a job too, whether or not the library lists it.
+_COMPARED = re.compile(
+    r"(?:\s+[a-z]+){0,2}?\s*,?\s*(?:(?:more|less|better|worse|higher|lower)\s+than|or|and|vs\.?"
+    r"|versus|compared (?:with|to))\s+(?:an?\s+|the\s+)?"
+    r"(?P<job>[a-z][a-z-]+(?:\s+[a-z][a-z-]+){0,2}?)"
+    r"(?=\s*(?:[?,.;!:]|$|\b(?:which|who|in|at|for|earn|make|pay|do|does|have|get|need|work"
+    r"|is|are|can|should)\b))",
+    re.I,
+)
+
+
+def _compared_with(question: str, listed: list[Mention]) -> list[tuple[int, int, str]]:
+    """Phrases compared with a listed subject that no listed name covers whole."""
+    found = []
+    for m in listed:
+        match = _COMPARED.match(question, m.end)
+        if not match or match.group("job").lower().split()[0] in STOPWORDS:
+            continue
+        start, end = match.span("job")
+        if any(o.start <= start and end <= o.end for o in listed):
+            continue  # "LPNs or RNs": both listed
+        singular = re.sub(r"(?<=[^s])s$", "", match.group("job").lower())
+        found.append((start, end, singular))
+    return found
+
+
+def _unlisted(
+    lexicon: Lexicon, question: str, listed: list[Mention], nouns: list[tuple[int, int, str]]
+) -> str | None:
+    """Why a job noun the library does not list is not answered, naming a neighbour."""
     taken = [(m.start, m.end) for m in listed]
     for start, end, phrase in nouns:
         if any(a < end and start < b for a, b in taken):
