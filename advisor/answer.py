@@ -280,37 +280,44 @@ class Advisor:
 
     def _stream_parts(self, parts: list[str], history: Sequence[Turn]) -> Iterator[str | Reply]:
         """One short, cited block per part, numbered across the whole reply; a part the
-        articles do not cover says so. Each part sees the ones before it as conversation,
-        so "What is PALS? How long is it?" resolves "it"."""
-        blocks: list[str] = []
-        citations: dict[str, Citation] = {}
+        articles do not cover says so, and when none is covered the reply is the refusal.
+        Each part sees the ones before it as conversation, so "What is PALS? How long is
+        it?" resolves "it"."""
         replies: list[Reply] = []
         turns = list(history)
         for part in parts:
-            reply = self.ask(part, turns)
-            replies.append(reply)
-            turns += [Turn(role="user", content=part), Turn(role="assistant", content=reply.answer)]
+            replies.append(self.ask(part, turns))
+            turns += [
+                Turn(role="user", content=part),
+                Turn(role="assistant", content=replies[-1].answer),
+            ]
+        if all(r.refused for r in replies):
+            reason = next((r.reason for r in replies if r.reason), "")
+            reply = replace(replies[0], answer=self.refusal_text(reason), reason=reason)
+            yield reply.answer
+            yield reply
+            return
+        blocks: list[str] = []
+        citations: dict[str, Citation] = {}
+        budget = self.settings.answer.max_words * 2 // 3
+        for n, (part, reply) in enumerate(zip(parts, replies, strict=True), start=1):
             if reply.refused:
                 body = f"{REFUSAL_PHRASE} {reply.reason}".strip()
             else:
-                body = "\n".join(
-                    within(reply.answer.splitlines(), self.settings.answer.max_words * 2 // 3)
-                )
+                body = "\n".join(within(reply.answer.splitlines(), budget))
                 body = _renumbered(body, reply.citations, citations)
-            heading = part if not extract_figures(part) else f"Question {len(blocks) + 1}"
+            heading = part if not extract_figures(part) else f"Question {n}"
             blocks.append(f"**{heading.replace('*', '')}**\n{body}")
-            yield ("\n\n" if len(blocks) > 1 else "") + blocks[-1]
-        refused = all(r.refused for r in replies)
+            yield ("\n\n" if n > 1 else "") + blocks[-1]
         yield Reply(
             "\n\n".join(blocks),
             list(citations.values()),
-            refused,
+            False,
             [x for r in replies for x in r.removed],
             {k: sum(r.timings_ms.get(k, 0.0) for r in replies) for k in replies[0].timings_ms},
             " | ".join(r.standalone_question for r in replies),
             replies[0].backend,
             [d for r in replies for d in r.retrieved],
-            "; ".join(r.reason for r in replies if r.reason) if refused else "",
         )
 
     def _final(self, gated: GuardedText, numbers: Renumberer, declined: bool, meta: dict) -> Reply:

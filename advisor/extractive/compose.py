@@ -188,11 +188,33 @@ def _denial(question: str, candidates: list[Candidate], wanted: list[str], lex: 
     return f"{DENIAL_OPENER} {figures}{who}; here is what they report."
 
 
+def words(text: str) -> int:
+    """Words a reader reads: not the [n] markers nor the bullet dashes."""
+    return sum(1 for w in _NOT_WORDS.sub(" ", text).split() if any(ch.isalnum() for ch in w))
+
+
+_NOT_WORDS = re.compile(r"\[\d+\]|^- |\*\*")
+
+
+def fit(ranked: list[Candidate], max_words: int) -> list[Candidate]:
+    """The best sentences that fit in about `max_words`, best first: the budget drops the
+    weakest points, not the last ones shown."""
+    kept: list[Candidate] = []
+    used = 0
+    for c in ranked:
+        size = words(c.text)
+        if len(kept) >= 2 and used + size > max_words:
+            continue
+        kept.append(c)
+        used += size
+    return kept
+
+
 def within(lines: list[str], max_words: int) -> list[str]:
     """The answer cut to about `max_words`: whole points dropped from the end, never the
     lead, never a heading left without its points."""
     kept = list(lines)
-    while sum(len(line.split()) for line in kept) > max_words:
+    while sum(map(words, kept)) > max_words:
         points = [i for i, line in enumerate(kept) if line.startswith("- ")]
         if len(points) <= 1:
             break
@@ -223,8 +245,8 @@ def compose(
     """The answer, or "" when no sentence in the passages speaks to the question."""
     if LIST_QUESTION.search(question):  # "list the…": the list is the answer
         max_words *= 2
-    return "\n".join(within(_lines(question, passages, max_points, max_figures, lexicon),
-                             max_words)).strip()  # fmt: skip
+    lines = _lines(question, passages, max_points, max_figures, lexicon, max_words)
+    return "\n".join(within(lines, max_words)).strip()
 
 
 def _lines(
@@ -233,6 +255,7 @@ def _lines(
     max_points: int,
     max_figures: int,
     lexicon: Lexicon | None,
+    max_words: int,
 ) -> list[str]:
     lex = lexicon or Lexicon()
     wanted = question_subjects(lex, question)
@@ -243,7 +266,7 @@ def _lines(
         lines = _pay_answer(question, candidates, max_figures, lex)
         if lines:
             return [denial, "", *lines] if denial else lines
-    chosen = select(candidates, max_points, floor=1.0)
+    chosen = fit(select(candidates, max_points, floor=1.0), max_words)
     if not chosen:
         return []
     if len(wanted) >= 2 and COMPARE_QUESTION.search(question):
