@@ -43,9 +43,11 @@ def index(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Build or update the index from corpus/ (only changed articles are re-embedded)."""
+    from advisor.embeddings import prepare
     from advisor.index import build_index
 
     settings = get_settings()
+    prepare(settings.embedding)  # the ONNX export, once: no question waits for it later
     report = build_index(settings, full=full, progress=not quiet and sys.stderr.isatty())
     for name, problem in report.problems.items():
         err.print(f"[yellow]skipped[/] {escape(name)}: {escape(problem)}")

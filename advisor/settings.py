@@ -43,6 +43,17 @@ class EmbeddingSettings(BaseModel):
     )
     batch_size: int = Field(32, ge=1, description="Passages embedded per batch.")
     device: str = Field("cpu", description="Torch device; these machines have no GPU.")
+    backend: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="onnx: onnxruntime on a copy of the model exported once into cache_dir "
+        "(checked against sentence-transformers when exported; a question never imports "
+        "torch); torch: sentence-transformers itself.",
+    )
+    cache_dir: Path = Field(
+        PROJECT_ROOT / ".cache" / "embedder",
+        description="Where the ONNX export of the model is kept (made by `advisor index` or "
+        "the first question; safe to delete).",
+    )
 
 
 class IndexSettings(BaseModel):
