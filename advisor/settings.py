@@ -129,6 +129,20 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address the page listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port the page listens on.")
+    concurrency: int = Field(
+        16,
+        ge=1,
+        le=256,
+        description="Answers one page process works on at once (an LLM backend mostly waits "
+        "on its server, so this may exceed the cores).",
+    )
+    queue_size: int = Field(
+        64,
+        ge=0,
+        le=10_000,
+        description="Questions that may wait for a free answer slot; past that a student is "
+        "asked to try again in a moment.",
+    )
     chunking: ChunkSettings = Field(default_factory=ChunkSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
