@@ -225,7 +225,18 @@ def ask(
     """Answer QUESTION from the articles, with numbered citations."""
     from advisor.text import clean_question
 
-    clean_question(question, get_settings().retrieval.max_query_chars)  # before loading models
+    settings = get_settings()
+    clean_question(question, settings.retrieval.max_query_chars)  # before loading models
+    if history is None and backend is None and settings.ask_via_page:
+        from advisor.remote import ask_page, reply_view
+
+        found = ask_page(settings, question)  # a running `advisor serve`: nothing to load
+        if found is not None and as_json:
+            print(json.dumps(found, ensure_ascii=False))
+        if found is not None:
+            if not as_json:
+                _print_reply(reply_view(found))
+            return
     turns = _load_history(history)
     reply = _advisor(backend).ask(question, turns)
     if as_json:

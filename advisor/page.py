@@ -32,6 +32,7 @@ from advisor.answer import Advisor, Reply, Turn
 from advisor.feedback import FeedbackError, record_feedback
 from advisor.generators import GeneratorUnavailableError
 from advisor.index import IndexUnavailableError, read_manifest
+from advisor.remote import SETTINGS_DIFFER, settings_id
 from advisor.render import (
     answer_html,
     covers_html,
@@ -89,6 +90,7 @@ class ChatService:
         # a long wait or Gradio's "Queue is full". Answering: how many run at once.
         self._admitted = threading.BoundedSemaphore(settings.concurrency + settings.queue_size)
         self._answering = threading.BoundedSemaphore(settings.concurrency)
+        self.settings_id = settings_id(settings)
 
     def advisor(self) -> Advisor:
         with self._lock:
@@ -258,8 +260,11 @@ class ChatService:
         except FeedbackError as error:  # shown to the user, never lost silently
             raise gr.Error(str(error)) from error
 
-    def api_ask(self, question: str) -> dict[str, object]:
-        """The same answer as JSON, for gradio_client and scripts."""
+    def api_ask(self, question: str, settings_id: str = "") -> dict[str, object]:
+        """The same answer as JSON, for gradio_client and scripts. `advisor ask` sends its
+        settings' fingerprint (advisor.remote): a page with other settings declines."""
+        if settings_id and settings_id != self.settings_id:
+            return {"error": "This page runs with other settings.", SETTINGS_DIFFER: True}
         if not self._admitted.acquire(blocking=False):
             return {"error": BUSY}
         try:

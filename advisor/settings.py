@@ -136,6 +136,11 @@ class Settings(BaseSettings):
         description="Answers one page process works on at once (an LLM backend mostly waits "
         "on its server, so this may exceed the cores).",
     )
+    ask_via_page: bool = Field(
+        True,
+        description="`advisor ask` asks a running `advisor serve` at host:port when it has the "
+        "same settings (nothing to load: a fast answer); false: always answer in-process.",
+    )
     queue_size: int = Field(
         64,
         ge=0,
