@@ -32,7 +32,7 @@ from advisor.answer import Advisor, Reply, Turn
 from advisor.feedback import FeedbackError, record_feedback
 from advisor.generators import GeneratorUnavailableError
 from advisor.index import IndexUnavailableError, read_manifest
-from advisor.remote import SETTINGS_DIFFER, settings_id
+from advisor.remote import REMOTE_API, SETTINGS_DIFFER, settings_id
 from advisor.render import (
     answer_html,
     covers_html,
@@ -260,11 +260,15 @@ class ChatService:
         except FeedbackError as error:  # shown to the user, never lost silently
             raise gr.Error(str(error)) from error
 
-    def api_ask(self, question: str, settings_id: str = "") -> dict[str, object]:
-        """The same answer as JSON, for gradio_client and scripts. `advisor ask` sends its
-        settings' fingerprint (advisor.remote): a page with other settings declines."""
-        if settings_id and settings_id != self.settings_id:
+    def api_ask_with_settings(self, question: str, settings_id: str) -> dict[str, object]:
+        """`advisor ask` sends its settings' fingerprint (advisor.remote) with the question:
+        a page with other settings (another index, backend, ...) declines to answer."""
+        if settings_id != self.settings_id:
             return {"error": "This page runs with other settings.", SETTINGS_DIFFER: True}
+        return self.api_ask(question)
+
+    def api_ask(self, question: str) -> dict[str, object]:
+        """The same answer as JSON, for gradio_client and scripts."""
         if not self._admitted.acquire(blocking=False):
             return {"error": BUSY}
         try:
@@ -400,6 +404,7 @@ def build_app(settings: Settings, advisor: Advisor | None = None) -> gr.Blocks:
         chatbot.clear(service.clear, None, outputs, **private)
         chatbot.like(service.feedback, [session], None, **private)
         gr.api(service.api_ask, api_name="ask", concurrency_limit=None)
+        gr.api(service.api_ask_with_settings, api_name=REMOTE_API, concurrency_limit=None)
         # re-read on every page load: an index built after start-up shows up without a restart
         demo.load(lambda: header_html(service.covers()), None, header, **private)
     demo.service = service  # type: ignore[attr-defined]  # for launch() to warm it

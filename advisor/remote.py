@@ -3,7 +3,7 @@
 A cold `advisor ask` must import chromadb and onnxruntime and open the index and
 the model (about 1-2 s); a page that is already up has all of that loaded and
 answers in milliseconds. So `ask` first tries the page at settings.host:port
-through its `/ask` API (plain HTTP, stdlib only, so trying costs nothing when no
+through its API (plain HTTP, stdlib only, so trying costs nothing when no
 page is there), and answers in-process when there is no page, the page is busy or
 fails, or the page runs with other settings (a different index, backend, ...): the
 request carries a fingerprint of the settings that shape an answer, and a page
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 # Settings that change where a page listens or how it queues, not what it answers.
 NOT_ANSWER_SHAPING = {"host", "port", "concurrency", "queue_size", "feedback_file", "ask_via_page"}
 SETTINGS_DIFFER = "settings_differ"
+REMOTE_API = "ask_with_settings"  # the page's endpoint for this; /ask takes a question only
 
 
 def settings_id(settings: Settings) -> str:
@@ -42,7 +43,8 @@ def ask_page(settings: Settings, question: str) -> dict[str, Any] | None:
         socket.create_connection((host, settings.port), timeout=0.25).close()
     except OSError:
         return None
-    base = f"http://{host if ':' not in host else f'[{host}]'}:{settings.port}/gradio_api/call/ask"
+    address = f"[{host}]" if ":" in host else host
+    base = f"http://{address}:{settings.port}/gradio_api/call/{REMOTE_API}"
     payload = json.dumps({"data": [question, settings_id(settings)]}).encode()
     request = urllib.request.Request(
         base, data=payload, headers={"Content-Type": "application/json"}

@@ -124,6 +124,7 @@ def api_ask(url: str, question: str) -> dict:
         posted = client.post(f"{url}gradio_api/call/ask", json={"data": [question]})
         posted.raise_for_status()
         events = client.get(f"{url}gradio_api/call/ask/{posted.json()['event_id']}").text
+    assert "event: complete" in events, events[-500:]
     data = [line[6:] for line in events.splitlines() if line.startswith("data: ")]
     return json.loads(data[-1])[0]
 
