@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import socket
 import urllib.request
 from types import SimpleNamespace
@@ -31,6 +32,11 @@ REMOTE_API = "ask_with_settings"  # the page's endpoint for this; /ask takes a q
 def settings_id(settings: Settings) -> str:
     """Fingerprint of everything that shapes an answer (secrets included, as hashes only)."""
     shaping = settings.model_dump(mode="json", exclude=NOT_ANSWER_SHAPING)
+    # a relative path means another folder from another working directory
+    shaping["corpus_dir"] = os.path.abspath(settings.corpus_dir)
+    shaping["index"]["path"] = os.path.abspath(settings.index.path)
+    if settings.embedding.model_path:
+        shaping["embedding"]["model_path"] = os.path.abspath(settings.embedding.model_path)
     key = settings.generator.api_key
     shaping["generator"]["api_key"] = key.get_secret_value() if key else None
     return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:24]
