@@ -43,9 +43,11 @@ def index(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Build or update the index from corpus/ (only changed articles are re-embedded)."""
+    from advisor.embeddings import prepare
     from advisor.index import build_index
 
     settings = get_settings()
+    prepare(settings.embedding)  # the ONNX export, once: no question waits for it later
     report = build_index(settings, full=full, progress=not quiet and sys.stderr.isatty())
     for name, problem in report.problems.items():
         err.print(f"[yellow]skipped[/] {escape(name)}: {escape(problem)}")
@@ -223,7 +225,18 @@ def ask(
     """Answer QUESTION from the articles, with numbered citations."""
     from advisor.text import clean_question
 
-    clean_question(question, get_settings().retrieval.max_query_chars)  # before loading models
+    settings = get_settings()
+    clean_question(question, settings.retrieval.max_query_chars)  # before loading models
+    if history is None and backend is None and settings.ask_via_page:
+        from advisor.remote import ask_page, reply_view
+
+        found = ask_page(settings, question)  # a running `advisor serve`: nothing to load
+        if found is not None and as_json:
+            print(json.dumps(found, ensure_ascii=False))
+        if found is not None:
+            if not as_json:
+                _print_reply(reply_view(found))
+            return
     turns = _load_history(history)
     reply = _advisor(backend).ask(question, turns)
     if as_json:

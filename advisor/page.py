@@ -32,6 +32,7 @@ from advisor.answer import Advisor, Reply, Turn
 from advisor.feedback import FeedbackError, record_feedback
 from advisor.generators import GeneratorUnavailableError
 from advisor.index import IndexUnavailableError, read_manifest
+from advisor.remote import REMOTE_API, SETTINGS_DIFFER, settings_id
 from advisor.render import (
     answer_html,
     covers_html,
@@ -57,6 +58,7 @@ THEME = gr.themes.Default(
     font_mono=["ui-monospace", "monospace"],
 )
 WARM_UP_QUESTION = "What does the job involve day to day?"
+BUSY = "Many students are asking right now; please ask again in a moment."
 
 
 def launch_options() -> dict[str, Any]:
@@ -84,6 +86,11 @@ class ChatService:
         self._advisor = advisor
         self._lock = threading.Lock()
         self.examples = example_questions_for(settings)
+        # Admission: answers in progress plus those waiting; past it, BUSY at once instead of
+        # a long wait or Gradio's "Queue is full". Answering: how many run at once.
+        self._admitted = threading.BoundedSemaphore(settings.concurrency + settings.queue_size)
+        self._answering = threading.BoundedSemaphore(settings.concurrency)
+        self.settings_id = settings_id(settings)
 
     def advisor(self) -> Advisor:
         with self._lock:
@@ -121,6 +128,22 @@ class ChatService:
     # --- one question ------------------------------------------------------------------
 
     def respond(self, question: str, chat: list[dict], session: dict[str, Any]) -> Iterator[tuple]:
+        """One answer, if there is room: the question shows at once, its answer when one of
+        `settings.concurrency` answer slots is free; a full queue says BUSY instead."""
+        if not self._admitted.acquire(blocking=False):
+            yield self._out(chat, session, notice=BUSY)
+            return
+        try:
+            steps = self._respond(question, chat, session)
+            first = next(steps, None)  # the question and "Searching…", before waiting
+            if first is not None:
+                yield first
+            with self._answering:
+                yield from steps
+        finally:
+            self._admitted.release()
+
+    def _respond(self, question: str, chat: list[dict], session: dict[str, Any]) -> Iterator[tuple]:
         """Stream one answer into the chat; errors become a friendly chat message."""
         limit = self.settings.retrieval.max_query_chars
         question = question or ""
@@ -237,12 +260,24 @@ class ChatService:
         except FeedbackError as error:  # shown to the user, never lost silently
             raise gr.Error(str(error)) from error
 
+    def api_ask_with_settings(self, question: str, settings_id: str) -> dict[str, object]:
+        """`advisor ask` sends its settings' fingerprint (advisor.remote) with the question:
+        a page with other settings (another index, backend, ...) declines to answer."""
+        if settings_id != self.settings_id:
+            return {"error": "This page runs with other settings.", SETTINGS_DIFFER: True}
+        return self.api_ask(question)
+
     def api_ask(self, question: str) -> dict[str, object]:
         """The same answer as JSON, for gradio_client and scripts."""
+        if not self._admitted.acquire(blocking=False):
+            return {"error": BUSY}
         try:
-            return self.advisor().ask(question).as_json()
+            with self._answering:
+                return self.advisor().ask(question).as_json()
         except Exception as error:
             return {"error": friendly_error(error)}
+        finally:
+            self._admitted.release()
 
 
 def message_text(message: dict) -> str:
@@ -320,7 +355,9 @@ def build_app(settings: Settings, advisor: Advisor | None = None) -> gr.Blocks:
     """Build the page from the package; it holds no answering logic of its own."""
     service = ChatService(settings, advisor)
     limit = settings.retrieval.max_query_chars
-    private = {"api_visibility": "private", "show_progress": "hidden"}
+    # ChatService admits and limits answers itself (settings.concurrency, queue_size), so
+    # Gradio's queue starts every event at once and never answers "Queue is full".
+    private = {"api_visibility": "private", "show_progress": "hidden", "concurrency_limit": None}
     with gr.Blocks(title="Career Advisor", analytics_enabled=False, fill_height=True) as demo:
         header = gr.HTML(header_html(service.covers()), elem_id="header", padding=False)
         session = gr.State(empty_session())
@@ -366,11 +403,23 @@ def build_app(settings: Settings, advisor: Advisor | None = None) -> gr.Blocks:
         # the chatbot's own trash button must forget the conversation too
         chatbot.clear(service.clear, None, outputs, **private)
         chatbot.like(service.feedback, [session], None, **private)
-        gr.api(service.api_ask, api_name="ask")
+        gr.api(service.api_ask, api_name="ask", concurrency_limit=None)
+        gr.api(service.api_ask_with_settings, api_name=REMOTE_API, concurrency_limit=None)
         # re-read on every page load: an index built after start-up shows up without a restart
         demo.load(lambda: header_html(service.covers()), None, header, **private)
     demo.service = service  # type: ignore[attr-defined]  # for launch() to warm it
     return demo
+
+
+def queue_options(settings: Settings) -> dict[str, Any]:
+    """Gradio's queue: no limit of its own (ChatService's admission answers BUSY instead)."""
+    return {"default_concurrency_limit": None, "max_size": None}
+
+
+def worker_threads(settings: Settings) -> int:
+    """Each admitted answer holds a worker thread while it waits for a slot; leave spare ones
+    for the quick events (a BUSY reply, New chat, a thumbs-up, the header)."""
+    return settings.concurrency + settings.queue_size + 16
 
 
 def launch(
@@ -381,10 +430,11 @@ def launch(
     service = getattr(demo, "service", None)
     if warm and service is not None:
         service.warm()
-    return demo.queue(default_concurrency_limit=4, max_size=64).launch(
+    return demo.queue(**queue_options(settings)).launch(
         server_name=settings.host,
         server_port=settings.port,
         show_error=False,
+        max_threads=worker_threads(settings),
         **launch_options(),
         **kwargs,
     )

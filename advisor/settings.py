@@ -43,6 +43,17 @@ class EmbeddingSettings(BaseModel):
     )
     batch_size: int = Field(32, ge=1, description="Passages embedded per batch.")
     device: str = Field("cpu", description="Torch device; these machines have no GPU.")
+    backend: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="onnx: onnxruntime on a copy of the model exported once into cache_dir "
+        "(checked against sentence-transformers when exported; a question never imports "
+        "torch); torch: sentence-transformers itself.",
+    )
+    cache_dir: Path = Field(
+        PROJECT_ROOT / ".cache" / "embedder",
+        description="Where the ONNX export of the model is kept (made by `advisor index` or "
+        "the first question; safe to delete).",
+    )
 
 
 class IndexSettings(BaseModel):
@@ -121,6 +132,25 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address the page listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port the page listens on.")
+    concurrency: int = Field(
+        16,
+        ge=1,
+        le=256,
+        description="Answers one page process works on at once (an LLM backend mostly waits "
+        "on its server, so this may exceed the cores).",
+    )
+    ask_via_page: bool = Field(
+        True,
+        description="`advisor ask` asks a running `advisor serve` at host:port when it has the "
+        "same settings (nothing to load: a fast answer); false: always answer in-process.",
+    )
+    queue_size: int = Field(
+        64,
+        ge=0,
+        le=10_000,
+        description="Questions that may wait for a free answer slot; past that a student is "
+        "asked to try again in a moment.",
+    )
     chunking: ChunkSettings = Field(default_factory=ChunkSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from advisor.answer import Advisor
-from advisor.page import build_app, launch_options
+from advisor.page import build_app, launch_options, queue_options
 
 from .conftest import REPO, free_port
 
@@ -31,7 +31,7 @@ def serve(settings, advisor: Advisor | None, warm: bool = True) -> Iterator[str]
     demo = build_app(settings, advisor)
     if warm:
         demo.service.warm()
-    demo.queue(default_concurrency_limit=4).launch(
+    demo.queue(**queue_options(settings)).launch(
         server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
         **launch_options(),
     )  # fmt: skip

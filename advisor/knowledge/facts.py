@@ -229,12 +229,13 @@ class PassageReader:
     def facts(self, chunk: Chunk) -> list[FigureFact]:
         """Every figure the passage states, each with its subjects, statistic, year, reporter."""
         key = (chunk.chunk_id, chunk.doc_id, chunk.section, chunk.published, chunk.publisher)
-        cache = self.lexicon.facts_cache
-        if key not in cache:
+        cache = self.lexicon.facts_cache  # shared by the page's threads: one get, no re-read
+        found = cache.get(key)
+        if found is None:
             if len(cache) > 8192:
                 cache.clear()
-            cache[key] = self._read(chunk)
-        return cache[key]
+            found = cache[key] = self._read(chunk)
+        return found
 
     def _read(self, chunk: Chunk) -> list[FigureFact]:
         article_years = years_in(chunk.published or "")
