@@ -26,6 +26,7 @@ from advisor.followup import conversation_subjects, is_follow_up, standalone
 from advisor.generators import Generator, make_generator
 from advisor.knowledge.derive import job_nouns
 from advisor.knowledge.scope import covered_phrase, example_questions, uncovered_occupation
+from advisor.payfigures import PayFigure, pay_figures
 from advisor.prompts import REFUSAL_PHRASE
 from advisor.retrieve import Hit, Retriever
 from advisor.settings import Settings
@@ -70,6 +71,7 @@ class Reply:
     standalone_question: str = ""
     backend: str = ""
     retrieved: list[str] = field(default_factory=list)  # doc ids of the passages, best first
+    figures: list[PayFigure] = field(default_factory=list)  # the sourced pay figures it states
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -77,6 +79,7 @@ class Reply:
             "citations": [c.as_json() for c in self.citations],
             "refused": self.refused,
             "guard": {"removed": [r.as_json() for r in self.removed]},
+            "figures": [f.as_json() for f in self.figures],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
 
@@ -267,7 +270,10 @@ class Advisor:
         if declined or unsourced:
             why = "No source states the figures involved." if gated.removed else ""
             return Reply(self.refusal_text(why), refused=True, removed=gated.removed, **meta)
-        return Reply(text, numbers.citations(), False, gated.removed, **meta)
+        citations = numbers.citations()
+        figures = pay_figures(text, citations, [c.n for c in citations], self.retriever.lexicon,
+                              meta["standalone_question"])  # fmt: skip
+        return Reply(text, citations, False, gated.removed, figures=figures, **meta)
 
 
 def _since(started: float) -> float:

@@ -164,7 +164,13 @@ def _advisor(backend: str | None):
 def _print_reply(reply) -> None:
     from rich.markdown import Markdown
 
+    from advisor.paychart import cli_table
+    from advisor.payfigures import MIN_FIGURES
+
     out.print(Markdown(reply.answer))
+    if len(reply.figures) >= MIN_FIGURES:  # the same figures the page charts
+        out.print()
+        out.print(cli_table(reply.figures))
     if reply.citations:
         out.print("\n[bold]Sources[/]")
     for c in reply.citations:

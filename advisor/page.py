@@ -32,8 +32,12 @@ from advisor.answer import Advisor, Reply, Turn
 from advisor.feedback import FeedbackError, record_feedback
 from advisor.generators import GeneratorUnavailableError
 from advisor.index import IndexUnavailableError, read_manifest
+from advisor.paychart import pay_chart
+from advisor.payfigures import MIN_FIGURES
 from advisor.render import (
     answer_html,
+    answer_parts,
+    card_targets,
     covers_html,
     escape_text,
     message_html,
@@ -152,7 +156,7 @@ class ChatService:
 
     def _finish(self, question: str, reply: Reply, chat: list[dict], session: dict) -> tuple:
         index = len(chat) - 1
-        content = answer_html(reply, f"m{index}", self.settings.corpus_dir)
+        content = answer_content(reply, f"m{index}", self.settings.corpus_dir)
         chat[-1] = {"role": "assistant", "content": content}
         asked = [t["content"] for t in session["turns"] if t["role"] == "user"]
         session = {
@@ -243,6 +247,17 @@ class ChatService:
             return self.advisor().ask(question).as_json()
         except Exception as error:
             return {"error": friendly_error(error)}
+
+
+def answer_content(reply: Reply, prefix: str, corpus_dir: Path) -> str | list:
+    """A finished answer as a chat message: with a chart of its pay figures between the
+    text and the sources when it states enough of them to compare."""
+    if len(reply.figures) < MIN_FIGURES:
+        return answer_html(reply, prefix, corpus_dir)
+    head, tail = answer_parts(reply, prefix, corpus_dir)
+    chart = pay_chart(reply.figures, card_targets(reply, prefix), reply.standalone_question)
+    plot = gr.Plot(chart, show_label=False, container=False, elem_classes=["pay-chart"])
+    return [head, plot, tail]
 
 
 def message_text(message: dict) -> str:

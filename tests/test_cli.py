@@ -138,7 +138,7 @@ def test_ask_json_prints_exactly_one_object(cli_index, capsys: pytest.CaptureFix
     code, out, _ = run(["ask", "Is CCS better than CPC?", "--json"], capsys)
     assert code == 0
     reply = json.loads(out)  # one object, nothing else on stdout
-    assert set(reply) == {"answer", "citations", "refused", "guard", "timings_ms"}
+    assert set(reply) == {"answer", "citations", "refused", "guard", "figures", "timings_ms"}
     assert reply["refused"] is False
     citation = reply["citations"][0]
     keys = {"n", "chunk_id", "doc_id", "title", "publisher", "section", "text", "start", "end"}
