@@ -97,7 +97,7 @@ def pay_chart(figures: Sequence[PayFigure], targets: dict[int, str], title: str 
                     customdata=[
                         [
                             f"{targets.get(f.n, '')}:{f.n}",
-                            _wrapped(f.sentence, 56),
+                            _wrapped(f.sentence, LABEL_WRAP),
                             html.escape(label_text(f)),
                             html.escape(stated(f)),
                         ]

@@ -29,6 +29,7 @@ def chart(page, path: Path) -> None:
     """The answer's pay chart (issue 13), then a bar focused: its hover shows the sentence."""
     bar = page.locator("#chat .js-plotly-plot g.point path[tabindex]").first
     bar.wait_for(timeout=30_000)
+    page.mouse.wheel(0, 10)  # a student scrolling: the page stops holding the question on top
     page.locator("#chat .js-plotly-plot").first.scroll_into_view_if_needed()
     page.wait_for_timeout(300)
     page.screenshot(path=f"{path}.png")

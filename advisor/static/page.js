@@ -42,6 +42,7 @@
         bar.setAttribute("role", "button");
         bar.setAttribute("aria-label", `${decode(label)}: ${decode(value)}. Opens its source.`);
         bar.addEventListener("focus", () => {
+          pinned = null;  // the student is reading the chart: the answer stays where it is
           if (window.Plotly) window.Plotly.Fx.hover(plot, [{ curveNumber: trace.index, pointNumber: i }], subplot);
         });
         bar.addEventListener("blur", () => { if (window.Plotly) window.Plotly.Fx.unhover(plot); });
