@@ -57,12 +57,17 @@
   const CHART_LABEL = "Pay at a glance: a bar for each pay figure in this answer, labelled " +
     "with who reported it and when. The same figures are in the table below.";
   function hookCharts() {
+    // The chat labels a chart's box "a component of type plot" (on a div, where a label
+    // needs a role), and the box "Empty value" until plotly.js has drawn it.
+    for (const box of document.querySelectorAll('#chat .component > [data-testid="bot"]:not([role])')) {
+      box.setAttribute("role", "figure");
+      box.setAttribute("aria-label", CHART_LABEL);
+    }
+    for (const empty of document.querySelectorAll("#chat .component .empty[aria-label]:not([role])")) {
+      empty.setAttribute("role", "img");
+      empty.setAttribute("aria-label", "The chart is being drawn");
+    }
     for (const plot of document.querySelectorAll("#chat .js-plotly-plot")) {
-      const box = plot.closest('[data-testid="bot"]');
-      if (box && box.getAttribute("role") !== "figure") {
-        box.setAttribute("role", "figure");  // its aria-label must describe something
-        box.setAttribute("aria-label", CHART_LABEL);
-      }
       if (!plot.advisorHooked && typeof plot.on === "function") {
         plot.advisorHooked = true;
         plot.on("plotly_click", (event) => {
