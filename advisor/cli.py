@@ -165,10 +165,10 @@ def _print_reply(reply) -> None:
     from rich.markdown import Markdown
 
     from advisor.paychart import cli_table
-    from advisor.payfigures import MIN_FIGURES
+    from advisor.payfigures import worth_charting
 
     out.print(Markdown(reply.answer))
-    if len(reply.figures) >= MIN_FIGURES:  # the same figures the page charts
+    if worth_charting(reply.figures):  # the same figures the page charts
         out.print()
         out.print(cli_table(reply.figures))
     if reply.citations:

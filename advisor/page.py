@@ -33,7 +33,7 @@ from advisor.feedback import FeedbackError, record_feedback
 from advisor.generators import GeneratorUnavailableError
 from advisor.index import IndexUnavailableError, read_manifest
 from advisor.paychart import pay_chart
-from advisor.payfigures import MIN_FIGURES
+from advisor.payfigures import worth_charting
 from advisor.render import (
     answer_html,
     answer_parts,
@@ -252,7 +252,7 @@ class ChatService:
 def answer_content(reply: Reply, prefix: str, corpus_dir: Path) -> str | list:
     """A finished answer as a chat message: with a chart of its pay figures between the
     text and the sources when it states enough of them to compare."""
-    if len(reply.figures) < MIN_FIGURES:
+    if not worth_charting(reply.figures):
         return answer_html(reply, prefix, corpus_dir)
     head, tail = answer_parts(reply, prefix, corpus_dir)
     chart = pay_chart(reply.figures, card_targets(reply, prefix), reply.standalone_question)

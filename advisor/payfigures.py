@@ -28,7 +28,7 @@ from advisor.knowledge.outliers import outlier_key
 from advisor.text import split_sentences
 
 Unit = Literal["hour", "year"]
-MIN_FIGURES = 2  # one figure is read at a glance already: no chart for it
+MIN_VALUES = 2  # one figure is read at a glance already: a chart from two (a range is two)
 
 # General English: a sentence about pay, not a price or a tuition fee.
 _PAY = re.compile(
@@ -215,6 +215,11 @@ def _distinct(figures: Iterable[PayFigure]) -> list[PayFigure]:
         key = (f.value, f.high, f.unit, f.occupation, f.statistic, f.reporter, f.period)
         seen.setdefault(key, f)
     return list(seen.values())
+
+
+def worth_charting(figures: Sequence[PayFigure]) -> bool:
+    """Does the answer state two or more pay figures (a range states two)?"""
+    return sum(2 if f.high else 1 for f in figures) >= MIN_VALUES
 
 
 def grouped(figures: Sequence[PayFigure]) -> list[PayFigure]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from advisor.answer import Citation, Reply
 from advisor.figures import extract_figures
 from advisor.paychart import table_html
-from advisor.payfigures import MIN_FIGURES
+from advisor.payfigures import worth_charting
 from advisor.text import split_sentences
 
 _NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
@@ -280,7 +280,7 @@ def answer_parts(reply: Reply, prefix: str, corpus_dir: Path | None = None) -> t
     if note:
         head.append(f'<p class="guard-note">{escape_text(note)}</p>')
     tail = []
-    if len(reply.figures) >= MIN_FIGURES:
+    if worth_charting(reply.figures):
         tail.append(table_html(reply.figures, chip))
     if cards:
         count = f"{len(cards)} article{'s' if len(cards) != 1 else ''}"

@@ -190,6 +190,9 @@ def test_second_library_gives_the_same_guarantees(careers_url, browser) -> None:
     ask(page, ELECTRICIANS, 0)
     drawn = check_chart(page)
     assert all("electrician" in row for row in drawn["table"])
+    ask(page, "How much do apprentice electricians make?", 1)
+    ranged = check_chart(page, 1)  # one figure stating two values: a bar between its ends
+    assert ranged["values"] == ["$15 to $20"] and "an hour" in ranged["table"][0]
     assert page.evaluate("() => document.documentElement.scrollWidth") <= SIZES["phone"][0]
     assert axe_violations(page, source) == []
 

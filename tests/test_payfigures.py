@@ -16,7 +16,7 @@ from advisor.corpus import load_corpus
 from advisor.knowledge.lexicon import Lexicon
 from advisor.knowledge.library import library_lexicon
 from advisor.paychart import cli_table, pay_chart, table_html
-from advisor.payfigures import PayFigure, grouped, pay_figures
+from advisor.payfigures import PayFigure, grouped, pay_figures, worth_charting
 from advisor.settings import ChunkSettings
 
 from .conftest import CORPUS, REPO
@@ -97,6 +97,7 @@ def test_a_range_is_one_figure_drawn_between_its_ends_only_when_both_are_stated(
     one_end, _ = figures_of("First-year apprentices can earn $20 an hour [1].", ["$15 to $20"],
                             "What do apprentice electricians make?", CAREERS)  # fmt: skip
     assert [(f.text, f.high) for f in one_end] == [("$20", None)]  # $15 was not stated
+    assert worth_charting(figures) and not worth_charting(one_end)  # a range states two
 
 
 def test_the_same_figure_stated_twice_is_one_figure_and_comparisons_group_by_occupation() -> None:
