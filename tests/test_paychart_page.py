@@ -152,6 +152,8 @@ def test_billers_pay_chart_bars_labels_values_hover_focus_and_click(
     page.evaluate(
         "() => document.querySelectorAll('#chat details').forEach(d => { d.open = false })"
     )
+    page.mouse.move(0, 0)  # the mouse leaves the chart: its hover label goes
+    page.wait_for_function(HOVERED.replace("> 40", "== 0"))
     last = plot.locator("g.trace.bars g.point path[tabindex]").last
     last.focus()  # keyboard: focus shows the sentence, Enter opens the card
     page.wait_for_function(HOVERED)
