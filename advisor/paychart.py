@@ -148,17 +148,17 @@ def table_html(figures: Sequence[PayFigure], chip: Callable[[int], str]) -> str:
     """The chart's data as a small table (what a screen reader reads): one row per figure,
     its source chip (`chip(n)`) previewing the sentence and opening the card."""
     rows = "".join(
-        f"<tr><td>{html.escape(f.occupation)}</td><td>{html.escape(f.statistic)}</td>"
-        f'<td class="pay-value">{html.escape(stated(f))}</td>'
+        f'<tr><td class="pay-value">{html.escape(stated(f))}</td>'
+        f"<td>{html.escape(f.occupation)} · {html.escape(f.statistic)}</td>"
         f"<td>{html.escape(f.reporter)} · {html.escape(f.period)}</td><td>{chip(f.n)}</td></tr>"
         for f in grouped(figures)
     )
     return (
         '<details class="pay-table-box"><summary>Pay figures as a table</summary>'
         '<table class="pay-table"><caption class="sr-only">Pay figures in this answer, '
-        'with who reported each and when</caption><thead><tr><th scope="col">Who</th>'
-        '<th scope="col">Statistic</th><th scope="col">Pay</th>'
-        '<th scope="col">Reported by</th><th scope="col">Source</th></tr></thead>'
+        'with who reported each and when</caption><thead><tr><th scope="col">Pay</th>'
+        '<th scope="col">Who · statistic</th><th scope="col">Reported by</th>'
+        '<th scope="col">Source</th></tr></thead>'
         f"<tbody>{rows}</tbody></table></details>"
     )
 
