@@ -34,6 +34,7 @@ from advisor.knowledge.scope import (
     uncovered_occupation,
 )
 from advisor.parts import split_parts
+from advisor.payfigures import PayFigure, pay_figures
 from advisor.prompts import REFUSAL_PHRASE
 from advisor.retrieve import Hit, Retriever
 from advisor.settings import Settings
@@ -80,6 +81,7 @@ class Reply:
     backend: str = ""
     retrieved: list[str] = field(default_factory=list)  # doc ids of the passages, best first
     reason: str = ""  # why it was refused, when it was
+    figures: list[PayFigure] = field(default_factory=list)  # the sourced pay figures it states
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -87,6 +89,7 @@ class Reply:
             "citations": [c.as_json() for c in self.citations],
             "refused": self.refused,
             "guard": {"removed": [r.as_json() for r in self.removed]},
+            "figures": [f.as_json() for f in self.figures],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
 
@@ -299,6 +302,7 @@ class Advisor:
             return
         blocks: list[str] = []
         citations: dict[str, Citation] = {}
+        figures: list[PayFigure] = []
         budget = self.settings.answer.max_words * 2 // 3
         for n, (part, reply) in enumerate(zip(parts, replies, strict=True), start=1):
             if reply.refused:
@@ -306,6 +310,9 @@ class Advisor:
             else:
                 body = "\n".join(within(reply.answer.splitlines(), budget))
                 body = _renumbered(body, reply.citations, citations)
+                cited, lexicon = list(citations.values()), self.retriever.lexicon
+                asked = reply.standalone_question
+                figures += pay_figures(body, cited, [c.n for c in cited], lexicon, asked)
             heading = part if not extract_figures(part) else f"Question {n}"
             blocks.append(f"**{heading.replace('*', '')}**\n{body}")
             yield ("\n\n" if n > 1 else "") + blocks[-1]
@@ -318,6 +325,7 @@ class Advisor:
             " | ".join(r.standalone_question for r in replies),
             replies[0].backend,
             [d for r in replies for d in r.retrieved],
+            figures=figures,
         )
 
     def _final(self, gated: GuardedText, numbers: Renumberer, declined: bool, meta: dict) -> Reply:
@@ -326,7 +334,10 @@ class Advisor:
         if declined or unsourced:
             why = "No source states the figures involved." if gated.removed else ""
             return Reply(self.refusal_text(why), refused=True, removed=gated.removed, **meta)
-        return Reply(text, numbers.citations(), False, gated.removed, **meta)
+        citations = numbers.citations()
+        figures = pay_figures(text, citations, [c.n for c in citations], self.retriever.lexicon,
+                              meta["standalone_question"])  # fmt: skip
+        return Reply(text, citations, False, gated.removed, figures=figures, **meta)
 
 
 def _renumbered(text: str, local: list[Citation], numbered: dict[str, Citation]) -> str:

@@ -228,8 +228,7 @@ class FigureGuard:
 
     def _check_line(self, line: str, removed: list[Removal]) -> str:
         line_cites = citations_in(line)
-        label_match = _LEAD_LABEL.match(line)
-        label = label_match.group(1) if label_match else ""
+        label = lead_label(line)
         if label and (problem := self._check_label(label, line_cites)):
             removed.append(problem)
             return ""
@@ -267,6 +266,12 @@ class FigureGuard:
         return GuardResult(
             gated.text if has_sourced_content else "", gated.removed, not has_sourced_content
         )
+
+
+def lead_label(line: str) -> str:
+    """A line's bold source label ("**PayScale, June 2021:** "), or "" when it has none."""
+    match = _LEAD_LABEL.match(line)
+    return match.group(1) if match else ""
 
 
 def is_label(line: str) -> bool:

@@ -166,7 +166,13 @@ def _advisor(backend: str | None):
 def _print_reply(reply) -> None:
     from rich.markdown import Markdown
 
+    from advisor.paychart import cli_table
+    from advisor.payfigures import worth_charting
+
     out.print(Markdown(reply.answer))
+    if worth_charting(reply.figures):  # the same figures the page charts
+        out.print()
+        out.print(cli_table(reply.figures))
     if reply.citations:
         out.print("\n[bold]Sources[/]")
     for c in reply.citations:

@@ -32,9 +32,13 @@ from advisor.answer import Advisor, Reply, Turn
 from advisor.feedback import FeedbackError, record_feedback
 from advisor.generators import GeneratorUnavailableError
 from advisor.index import IndexUnavailableError, read_manifest
+from advisor.paychart import pay_chart
+from advisor.payfigures import worth_charting
 from advisor.remote import REMOTE_API, SETTINGS_DIFFER, settings_id
 from advisor.render import (
     answer_html,
+    answer_parts,
+    card_targets,
     covers_html,
     escape_text,
     message_html,
@@ -175,7 +179,7 @@ class ChatService:
 
     def _finish(self, question: str, reply: Reply, chat: list[dict], session: dict) -> tuple:
         index = len(chat) - 1
-        content = answer_html(reply, f"m{index}", self.settings.corpus_dir)
+        content = answer_content(reply, f"m{index}", self.settings.corpus_dir)
         chat[-1] = {"role": "assistant", "content": content}
         asked = [t["content"] for t in session["turns"] if t["role"] == "user"]
         session = {
@@ -278,6 +282,17 @@ class ChatService:
             return {"error": friendly_error(error)}
         finally:
             self._admitted.release()
+
+
+def answer_content(reply: Reply, prefix: str, corpus_dir: Path) -> str | list:
+    """A finished answer as a chat message: with a chart of its pay figures between the
+    text and the sources when it states enough of them to compare."""
+    if not worth_charting(reply.figures):
+        return answer_html(reply, prefix, corpus_dir)
+    head, tail = answer_parts(reply, prefix, corpus_dir)
+    chart = pay_chart(reply.figures, card_targets(reply, prefix), reply.standalone_question)
+    plot = gr.Plot(chart, show_label=False, container=False, elem_classes=["pay-chart"])
+    return [head, plot, tail]
 
 
 def message_text(message: dict) -> str:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from advisor.answer import Citation, Reply
 from advisor.figures import extract_figures
+from advisor.paychart import table_html
+from advisor.payfigures import worth_charting
 from advisor.text import split_sentences
 
 _NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
@@ -250,6 +252,14 @@ def answer_html(reply: Reply, prefix: str, corpus_dir: Path | None = None) -> st
     `prefix` makes every id unique on the page (one per chat message), so an
     earlier answer's chips keep pointing at that answer's cards.
     """
+    head, tail = answer_parts(reply, prefix, corpus_dir)
+    return head[: -len("</div>")] + tail[len('<div class="answer-more">') :]
+
+
+def answer_parts(reply: Reply, prefix: str, corpus_dir: Path | None = None) -> tuple[str, str]:
+    """The answer in two parts, for a chart to go between them: the text and the guard's
+    note; then the pay figures as a table (when there are enough to chart) and the
+    sources."""
     cards = cards_for(reply, corpus_dir)
     by_n = {c.n: (card, c) for card in cards for c in card.citations}
 
@@ -266,17 +276,28 @@ def answer_html(reply: Reply, prefix: str, corpus_dir: Path | None = None) -> st
         )
 
     note = guard_note(reply)
-    parts = [f'<div class="answer-text">{format_text(reply.answer, chip)}</div>']
+    head = [f'<div class="answer-text">{format_text(reply.answer, chip)}</div>']
     if note:
-        parts.append(f'<p class="guard-note">{escape_text(note)}</p>')
+        head.append(f'<p class="guard-note">{escape_text(note)}</p>')
+    tail = []
+    if worth_charting(reply.figures):
+        tail.append(table_html(reply.figures, chip))
     if cards:
         count = f"{len(cards)} article{'s' if len(cards) != 1 else ''}"
-        parts.append(
+        tail.append(
             f'<div class="answer-sources"><p class="sources-label">Sources · {count}</p>'
             + "".join(card_html(card, reply.answer, prefix) for card in cards)
             + "</div>"
         )
-    return f'<div class="answer" id="{prefix}">' + "".join(parts) + "</div>"
+    return (
+        f'<div class="answer" id="{prefix}">' + "".join(head) + "</div>",
+        '<div class="answer-more">' + "".join(tail) + "</div>",
+    )
+
+
+def card_targets(reply: Reply, prefix: str) -> dict[int, str]:
+    """Citation number -> the id of the source card it opens ("m3-s1"), as chips use."""
+    return {c.n: f"{prefix}-{card.key}" for card in cards_for(reply) for c in card.citations}
 
 
 def covers_html(titles: list[str]) -> str:

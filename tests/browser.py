@@ -67,7 +67,7 @@ def send(page, question: str, answers_before: int) -> None:
 
 def wait_answer(page, index: int, timeout_ms: int = 60_000) -> str:
     """Wait until answer `index` is final (its text is there and Ask is enabled again)."""
-    bot = page.locator('#chat [data-testid="bot"]').nth(index)
+    bot = page.locator("#chat .bot-row").nth(index)
     bot.locator(".answer-text").wait_for(timeout=timeout_ms)
     page.wait_for_function(
         "() => !document.querySelector('#ask').disabled", timeout=timeout_ms, polling=50

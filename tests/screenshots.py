@@ -1,5 +1,6 @@
-"""`make screenshots`: the page at 1280×800 and 390×844, light and dark, landing and after
-an answer, saved to screenshots/ (git-ignored). Builds its own index in a temporary folder.
+"""`make screenshots`: the page at 1280×800 and 390×844, light and dark: landing, an
+answer, its pay chart, a source; saved to screenshots/ (git-ignored). Builds its own
+index in a temporary folder.
 
 Run: python -m tests.screenshots [--out screenshots]
 """
@@ -22,6 +23,19 @@ from .browser import SIZES, ask, launch_chromium, serve, wait_ready
 from .conftest import CORPUS, REPO, MemoEmbedder
 
 QUESTION = "How much do medical coders make compared with medical billers?"
+
+
+def chart(page, path: Path) -> None:
+    """The answer's pay chart (issue 13), then a bar focused: its hover shows the sentence."""
+    bar = page.locator("#chat .js-plotly-plot g.point path[tabindex]").first
+    bar.wait_for(timeout=30_000)
+    page.mouse.wheel(0, 10)  # a student scrolling: the page stops holding the question on top
+    page.locator("#chat .js-plotly-plot").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    page.screenshot(path=f"{path}.png")
+    bar.focus()
+    page.wait_for_timeout(300)
+    page.screenshot(path=f"{path}-focus.png")
 
 
 def main() -> None:
@@ -49,6 +63,7 @@ def main() -> None:
                         ask(page, QUESTION, 0)
                         page.wait_for_timeout(300)
                         page.screenshot(path=str(out / f"{name}-{theme}-answer.png"))
+                        chart(page, out / f"{name}-{theme}-chart")
                         page.locator("#chat button.cite").first.focus()
                         page.locator("#chat button.cite").first.click()
                         page.wait_for_timeout(300)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from advisor.cli import main
+from advisor.figures import extract_figures
 from advisor.index import read_manifest
 from advisor.settings import get_settings
 
@@ -138,13 +140,46 @@ def test_ask_json_prints_exactly_one_object(cli_index, capsys: pytest.CaptureFix
     code, out, _ = run(["ask", "Is CCS better than CPC?", "--json"], capsys)
     assert code == 0
     reply = json.loads(out)  # one object, nothing else on stdout
-    assert set(reply) == {"answer", "citations", "refused", "guard", "timings_ms"}
+    assert set(reply) == {"answer", "citations", "refused", "guard", "figures", "timings_ms"}
     assert reply["refused"] is False
     citation = reply["citations"][0]
     keys = {"n", "chunk_id", "doc_id", "title", "publisher", "section", "text", "start", "end"}
     assert keys <= set(citation)
     assert reply["guard"] == {"removed": []}
     assert "$" not in reply["answer"]
+
+
+@pytest.mark.slow
+def test_ask_json_lists_the_sourced_pay_figures_and_the_text_output_tables_them(
+    cli_index, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 13: `figures` holds value, unit, occupation, statistic, reporter, period and the
+    citation n of every pay figure the answer states; each is verbatim in its passage."""
+    code, out, _ = run(["ask", "How much do medical billers make?", "--json"], capsys)
+    assert code == 0
+    reply = json.loads(out)
+    passages = {c["n"]: c for c in reply["citations"]}
+    figures = reply["figures"]
+    assert len(figures) >= 2
+    keys = {"value", "unit", "occupation", "statistic", "reporter", "period", "n"}
+    for figure in figures:
+        assert keys <= set(figure)
+        assert figure["unit"] in {"hour", "year"}
+        cited = passages[figure["n"]]
+        assert figure["text"] in cited["text"] and figure["text"] in reply["answer"]
+        assert float(figure["text"].strip("$").replace(",", "")) == figure["value"]
+        assert figure["reporter"] in cited["text"] or figure["reporter"] == cited["publisher"]
+        year = re.search(r"\d{4}", figure["period"]).group()
+        assert year in cited["text"] or year in cited.get("published", "")
+    answered = {
+        (f.value, f.pay_unit) for f in extract_figures(reply["answer"]) if f.kind == "money"
+    }
+    assert {(f["value"], f["unit"]) for f in figures} == answered
+    code, out, _ = run(["ask", "How much do medical billers make?"], capsys)
+    assert code == 0
+    table = out[out.index("Pay at a glance") : out.index("Sources")]
+    for figure in figures:
+        assert figure["text"] in table and f"[{figure['n']}]" in table
 
 
 @pytest.mark.slow

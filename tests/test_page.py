@@ -120,7 +120,7 @@ def test_composer_in_the_first_screen_on_a_phone_and_answer_scrolls_to_its_start
 def test_an_earlier_answers_chips_point_at_its_own_sources(app_url: str, browser) -> None:
     page = open_page(browser, app_url)
     ask(page, "Is CCS better than CPC?", 0)
-    bots = page.locator('#chat [data-testid="bot"]')
+    bots = page.locator("#chat .bot-row")
     before = bots.nth(0).locator(".answer-sources").text_content()
     ask(page, "How much do medical billers make?", 1)
     assert bots.nth(0).locator(".answer-sources").text_content() == before

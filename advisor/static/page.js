@@ -2,12 +2,9 @@
 // character counter and Copy. Everything is delegated from `document`, because
 // Gradio renders (and re-renders) the chat after this script has run.
 (() => {
-  // A chip opens the card of its own answer, with its passage marked.
-  document.addEventListener("click", (event) => {
-    const chip = event.target.closest && event.target.closest("button.cite");
-    if (!chip) return;
-    event.preventDefault();
-    const [target, n] = chip.value.split(":");  // "m3-s1:2": card s1 of message 3, source 2
+  // A chip (or a bar of a pay chart) opens the card of its own answer, passage marked.
+  function openSource(value) {
+    const [target, n] = value.split(":");  // "m3-s1:2": card s1 of message 3, source 2
     const card = document.getElementById(target);
     if (!card) return;
     card.open = true;
@@ -16,7 +13,72 @@
     }
     card.scrollIntoView({ block: "nearest" });
     card.querySelector("summary").focus({ preventScroll: true });
+  }
+  document.addEventListener("click", (event) => {
+    const chip = event.target.closest && event.target.closest("button.cite");
+    if (!chip) return;
+    event.preventDefault();
+    openSource(chip.value);
   });
+
+  // Pay charts (Plotly, drawn by Gradio): a click on a bar opens its source card; each bar
+  // is focusable, and focusing it shows the same hover label (the source sentence).
+  const decode = (text) => {
+    const box = document.createElement("textarea");
+    box.innerHTML = text;  // a textarea's content is never parsed as markup
+    return box.value;
+  };
+  function focusableBars(plot) {
+    for (const group of plot.querySelectorAll("g.trace.bars")) {
+      const trace = group.__data__ && group.__data__[0] && group.__data__[0].trace;
+      if (!trace || !trace.customdata) continue;
+      const subplot = `${trace.xaxis}${trace.yaxis}`;
+      for (const point of group.querySelectorAll("g.point")) {
+        const bar = point.querySelector("path");
+        const i = point.__data__ && point.__data__.i;
+        if (!bar || i === undefined || bar.hasAttribute("tabindex")) continue;
+        const [target, , label, value] = trace.customdata[i];
+        bar.setAttribute("tabindex", "0");
+        bar.setAttribute("role", "button");
+        bar.setAttribute("aria-label", `${decode(label)}: ${decode(value)}. Opens its source.`);
+        bar.addEventListener("focus", () => {
+          pinned = null;  // the student is reading the chart: the answer stays where it is
+          if (window.Plotly) window.Plotly.Fx.hover(plot, [{ curveNumber: trace.index, pointNumber: i }], subplot);
+        });
+        bar.addEventListener("blur", () => { if (window.Plotly) window.Plotly.Fx.unhover(plot); });
+        bar.addEventListener("keydown", (event) => {
+          if (event.key !== "Enter" && event.key !== " ") return;
+          event.preventDefault();
+          openSource(target);
+        });
+      }
+    }
+  }
+  const CHART_LABEL = "Pay at a glance: a bar for each pay figure in this answer, labelled " +
+    "with who reported it and when. The same figures are in the table below.";
+  function hookCharts() {
+    // The chat labels a chart's box "a component of type plot" (on a div, where a label
+    // needs a role), and the box "Empty value" until plotly.js has drawn it.
+    for (const box of document.querySelectorAll('#chat .component > [data-testid="bot"]:not([role])')) {
+      box.setAttribute("role", "figure");
+      box.setAttribute("aria-label", CHART_LABEL);
+    }
+    for (const empty of document.querySelectorAll("#chat .component .empty[aria-label]:not([role])")) {
+      empty.setAttribute("role", "img");
+      empty.setAttribute("aria-label", "The chart is being drawn");
+    }
+    for (const plot of document.querySelectorAll("#chat .js-plotly-plot")) {
+      if (!plot.advisorHooked && typeof plot.on === "function") {
+        plot.advisorHooked = true;
+        plot.on("plotly_click", (event) => {
+          const point = event.points && event.points[0];
+          if (point && point.customdata) openSource(point.customdata[0]);
+        });
+        plot.on("plotly_afterplot", () => focusableBars(plot));
+      }
+      focusableBars(plot);
+    }
+  }
 
   // Escape hides an open preview (WCAG 1.4.13); it comes back on the next focus or hover.
   document.addEventListener("keydown", (event) => {
@@ -87,6 +149,7 @@
   }
   function onChange() {
     describeChips();
+    hookCharts();
     const users = document.querySelectorAll('#chat [data-testid="user"]');
     if (users.length > seen) pinned = users[users.length - 1];
     if (pinned && pinned.isConnected) pinned.scrollIntoView({ block: "start" });
