@@ -158,4 +158,4 @@ def test_slots_are_given_back_when_a_session_stops_early(
         next(steps)  # the question and its status are shown
         steps.close()  # what Gradio does to a cancelled generator
     outcome = list(service.respond(QUESTION, [], empty_session()))
-    assert outcome[-1][3] == "" and "Many students" not in json.dumps(outcome[-1][0])
+    assert outcome[-1][3] == "" and "Many students" not in json.dumps(outcome[-1][0], default=str)

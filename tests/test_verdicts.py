@@ -11,6 +11,7 @@ import pytest
 from advisor.answer import Advisor, Reply
 from advisor.claims import citations_in
 from advisor.extractive.compose import within
+from advisor.extractive.compose import words as count_words
 from advisor.index import build_index
 from advisor.parts import split_parts
 from advisor.prompts import REFUSAL_PHRASE
@@ -46,7 +47,7 @@ def lead(reply: Reply) -> str:
 
 
 def words(reply: Reply) -> int:
-    return len(re.sub(r"\[\d+\]", "", reply.answer).split())
+    return count_words(reply.answer)
 
 
 @pytest.mark.parametrize(
