@@ -19,7 +19,8 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
-from advisor.knowledge.lexicon import Lexicon
+from advisor.knowledge.derive import job_nouns
+from advisor.knowledge.lexicon import Lexicon, singular
 
 _ELLIPSIS = re.compile(
     r"^\W*(?:and|also|but|plus|so|what about|how about|same for|ok(?:ay)?,?)\b", re.I
@@ -68,6 +69,8 @@ def standalone(question: str, history: Sequence[TurnLike], lexicon: Lexicon) -> 
     elliptical = bool(_ELLIPSIS.search(question))
     if named_now and elliptical and named_before and len(question.split()) <= 8:
         return _swap(last_user, named_before, " and ".join(named_now))
+    if elliptical and named_before and (job := _new_job(question, last_user, named_before)):
+        return job  # "What about pilots?": the same question about a job the library may lack
     if named_now:
         return question  # it says what it is about: a new topic, or an explicit one
     if _REFERENCE.search(question):
@@ -79,6 +82,23 @@ def standalone(question: str, history: Sequence[TurnLike], lexicon: Lexicon) -> 
     if elliptical:  # "And remote work?": the new topic, same subjects
         return " ".join([question, *named_before]) if named_before else f"{question} ({last_user})"
     return question
+
+
+def _new_job(question: str, last_user: str, named_before: list[str]) -> str | None:
+    """ "What about pilots?" after a pay question: the pay question about pilots, when what
+    follows the ellipsis reads as a job in the last question's place; else None."""
+    rest = _ELLIPSIS.sub("", question).strip(" ?!.,")
+    if not rest or len(rest.split()) > 4 or _REFERENCE.search(rest):
+        return None
+    swapped = _swap(last_user, named_before, rest)
+    at = swapped.find(rest)
+    if at < 0:
+        return None
+    in_place = any(a < at + len(rest) and at < b for a, b, _ in job_nouns(swapped))
+    words = rest.split()
+    one = " ".join([*words[:-1], singular(words[-1])])
+    as_work = job_nouns(f"Can I work as a {one}?")  # "a hospital" is no job one works as
+    return swapped if in_place and as_work else None
 
 
 def _swap(question: str, old_names: list[str], new: str) -> str:
