@@ -182,9 +182,10 @@ class Advisor:
             return self._unless_it_needs_context(question, recent)
         if not any(t.role == "assistant" for t in recent):
             # The history holds only questions: rebuild what was answered, to know "those".
-            last_user = next((t.content for t in reversed(recent) if t.role == "user"), "")
+            at = max((i for i, t in enumerate(recent) if t.role == "user"), default=None)
+            last_user = recent[at].content if at is not None else ""
             try:
-                answered = self.ask(last_user).answer if last_user else ""
+                answered = self.ask(last_user, recent[:at]).answer if last_user else ""
             except QuestionError:  # an unusable earlier question adds nothing
                 answered = ""
             recent = [*recent, Turn(role="assistant", content=answered)]

@@ -31,6 +31,11 @@ _REFERENCE = re.compile(
     re.I,
 )
 
+# "Which of those pays more?": a choice among what the last answer listed.
+_SET_REFERENCE = re.compile(
+    r"\b(?:those|these|either|both|the other|which one|each|which of)\b", re.I
+)
+
 
 class TurnLike(Protocol):
     role: str
@@ -76,7 +81,9 @@ def standalone(question: str, history: Sequence[TurnLike], lexicon: Lexicon) -> 
     if _REFERENCE.search(question):
         credentials = {n for s in lexicon.credentials() for n in s.names}
         listed = [n for n in _names(lexicon, last_answer) if n in credentials]
-        context = named_before or _names(lexicon, last_answer)[:2]
+        if not _SET_REFERENCE.search(question):  # "they" are the subjects, not what was listed
+            listed = []
+        context = named_before or conversation_subjects(history, lexicon)
         extra = list(dict.fromkeys([*listed, *context]))
         return " ".join([question, *extra]) if extra else f"{question} ({last_user})"
     if elliptical:  # "And remote work?": the new topic, same subjects
