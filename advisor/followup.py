@@ -21,6 +21,7 @@ from typing import Protocol
 
 from advisor.knowledge.derive import job_nouns
 from advisor.knowledge.lexicon import Lexicon, singular
+from advisor.prompts import REFUSAL_PHRASE
 
 _ELLIPSIS = re.compile(
     r"^\W*(?:and|also|but|plus|so|what about|how about|same for|ok(?:ay)?,?)\b", re.I
@@ -47,8 +48,15 @@ def _last(history: Sequence[TurnLike], role: str) -> str:
 
 
 def _names(lexicon: Lexicon, text: str) -> list[str]:
-    """The names `text` uses for the subjects it mentions, as written, in order."""
-    return list(dict.fromkeys(text[m.start : m.end] for m in lexicon.mentions(text, question=True)))
+    """The names `text` uses for the subjects it mentions, as written, in order: the
+    library's, and jobs it lacks ("airline pilot"), so "they" can be about those too.
+    A refusal names only what the library covers, never what "they" are."""
+    if text.startswith(REFUSAL_PHRASE):
+        return []
+    mentions = [(m.start, m.end) for m in lexicon.mentions(text, question=True)]
+    jobs = [(a, b) for a, b, _ in job_nouns(text)
+            if not any(x < b and a < y for x, y in mentions)]  # fmt: skip
+    return list(dict.fromkeys(text[a:b] for a, b in sorted(mentions + jobs)))
 
 
 def conversation_subjects(history: Sequence[TurnLike], lexicon: Lexicon) -> list[str]:

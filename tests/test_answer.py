@@ -324,6 +324,7 @@ def test_follow_up_names_the_certifications_the_last_answer_listed() -> None:
         ("Is CCS better than CPC?", "How do I become a pilot?", "How do I become a pilot?"),
         ("How much do medical coders make?", "What about pilots?", "How much do pilots make?"),
         ("Where do medical coders work?", "What about hospitals?", "medical coders"),
+        ("How do I become a pilot?", "How much do they earn?", "pilot"),
     ],
 )
 def test_follow_up_or_new_topic(earlier: str, question: str, expected: str) -> None:
