@@ -30,6 +30,7 @@ from advisor.knowledge.derive import job_nouns
 from advisor.knowledge.scope import (
     covered_phrase,
     example_questions,
+    names_the_library,
     partly_uncovered,
     uncovered_occupation,
 )
@@ -181,9 +182,10 @@ class Advisor:
             return self._unless_it_needs_context(question, recent)
         if not any(t.role == "assistant" for t in recent):
             # The history holds only questions: rebuild what was answered, to know "those".
-            last_user = next((t.content for t in reversed(recent) if t.role == "user"), "")
+            at = max((i for i, t in enumerate(recent) if t.role == "user"), default=None)
+            last_user = recent[at].content if at is not None else ""
             try:
-                answered = self.ask(last_user).answer if last_user else ""
+                answered = self.ask(last_user, recent[:at]).answer if last_user else ""
             except QuestionError:  # an unusable earlier question adds nothing
                 answered = ""
             recent = [*recent, Turn(role="assistant", content=answered)]
@@ -205,8 +207,11 @@ class Advisor:
             return question
         if self.retriever.coverage(question) < 0.5:  # not career words: off topic
             return question
+        bare_hits = self.retriever.search(question).hits
+        if self.out_of_scope(question, bare_hits):  # the scope check runs on the question
+            return question  # itself: context must not carry "How do I write a resume?" in
         with_context = " ".join([question, *context])
-        bare = self.retriever.relevance(question, self.retriever.search(question).hits)
+        bare = self.retriever.relevance(question, bare_hits)
         carried = self.retriever.relevance(with_context, self.retriever.search(with_context).hits)
         return with_context if carried >= bare else question
 
@@ -215,7 +220,10 @@ class Advisor:
         uncovered = uncovered_occupation(self.retriever.lexicon, question)
         if uncovered:
             return uncovered
-        if self.retriever.relevance(question, hits) < self.settings.answer.min_relevance:
+        limits = self.settings.answer
+        named = names_the_library(self.retriever.lexicon, question)
+        bar = limits.min_relevance_named if named else limits.min_relevance
+        if self.retriever.relevance(question, hits) < bar:
             return "The articles don't cover that topic."
         return None
 

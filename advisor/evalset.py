@@ -6,9 +6,10 @@ folder or by file (`dataset_paths`).
 
 A case is a conversation (earlier turns, then the question), the articles
 that should be cited, the facts an answer must contain (a list inside the
-list means "any of these"), regexes it must not match, and whether the
-advisor must decline. A malformed file is reported by name and line of the
-case, never half-loaded.
+list means "any of these"), regexes it must not match, whether the
+advisor must decline, and whether the question switches topic (its answer
+is then checked for carry-over from the previous turn's). A malformed file
+is reported by name and line of the case, never half-loaded.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class EvalCase(BaseModel):
     must_contain: list[str | list[str]] = Field(default_factory=list)
     must_not_contain: list[str] = Field(default_factory=list)
     refuse: bool | None = False  # None: declining and correcting are both acceptable
+    switch: bool = False  # the question changes topic: nothing of the previous one may carry
     dataset: str = ""
 
     @field_validator("turns")
@@ -77,6 +79,13 @@ class EvalCase(BaseModel):
     @property
     def history(self) -> list[Turn]:
         return [step.as_turn() for step in self.turns[:-1]]
+
+    @property
+    def previous(self) -> tuple[str, list[Turn]] | None:
+        """The previous question and the turns before it, or None for a first question."""
+        history = self.history
+        last = max((i for i, t in enumerate(history) if t.role == "user"), default=None)
+        return None if last is None else (history[last].content, history[:last])
 
 
 def load_dataset(path: Path) -> list[EvalCase]:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ValidationError
 
 from advisor.answer import Advisor
@@ -46,11 +47,20 @@ from advisor.gate import (
     thresholds_for,
 )
 from advisor.labels import RETRIEVAL_SET, load_retrieval_set, retrieval_scores, retrieval_sets
-from advisor.metrics import GATED_FIGURE_KINDS, FigureChecker, Graded, grade, p95, summarize
+from advisor.metrics import (
+    GATED_FIGURE_KINDS,
+    FigureChecker,
+    Graded,
+    Previous,
+    grade,
+    p95,
+    summarize,
+)
 from advisor.settings import PROJECT_ROOT, IndexSettings, Settings
 from advisor.text import QuestionError
 
 CORPORA_DIR = PROJECT_ROOT / "evals" / "corpora"
+SCOPE_SET = PROJECT_ROOT / "evals" / "scope.yaml"
 
 
 class AnswerLine(BaseModel):
@@ -70,15 +80,17 @@ class Library:
     datasets: Path  # the folder dataset names are looked up in
     baseline: Path | None  # None: no file; DEFAULT_THRESHOLDS gate, nothing can be recorded
     retrieval: Path | None = None  # its labelled retrieval set, if it has one
+    scope: Path | None = None  # its scope calibration set (in_scope / out_of_scope), if any
 
     @classmethod
     def from_dir(cls, folder: Path) -> Library:
         """evals/corpora/<name>/: corpus/, datasets/, baseline.json, retrieval.yaml."""
         if not (folder / "corpus").is_dir():
             raise DatasetError(f"{folder} is not a library: it has no corpus/ folder")
-        labelled = folder / "retrieval.yaml"
+        labelled, scope = folder / "retrieval.yaml", folder / "scope.yaml"
         return cls(folder.name, folder / "corpus", folder / "datasets", folder / "baseline.json",
-                   labelled if labelled.is_file() else None)  # fmt: skip
+                   labelled if labelled.is_file() else None,
+                   scope if scope.is_file() else None)  # fmt: skip
 
 
 def choose_library(
@@ -100,7 +112,7 @@ def choose_library(
         else:
             chosen = Library(corpus.name, corpus, DATASET_DIR, None)
     else:
-        chosen = Library("default", None, DATASET_DIR, BASELINE_PATH, RETRIEVAL_SET)
+        chosen = Library("default", None, DATASET_DIR, BASELINE_PATH, RETRIEVAL_SET, SCOPE_SET)
     if chosen.corpus is not None and not chosen.corpus.is_dir():
         raise DatasetError(f"no corpus folder at {chosen.corpus}")
     if baseline is not None:
@@ -212,9 +224,25 @@ def run_with_advisor(
         numbers = [c.n for c in reply.citations]
         graded.append(
             grade(case, reply.answer, reply.citations, numbers, checker, reply.retrieved,
-                  reply.timings_ms, relevance(advisor, reply))
+                  reply.timings_ms, relevance(advisor, reply), previous_answer(advisor, case))
         )  # fmt: skip
     return graded, would_remove
+
+
+def previous_answer(advisor: Advisor | None, case: EvalCase) -> Previous | None:
+    """For a topic switch: the previous question's answer, asked again with the turns before
+    it (when an advisor is at hand), and the answer the history itself gives."""
+    if not case.switch or case.previous is None:
+        return None
+    question, before = case.previous
+    given = [t.content for t in case.history[len(before) + 1 :] if t.role == "assistant"]
+    if advisor is None:
+        return Previous(tuple(given))
+    try:
+        reply = advisor.ask(question, before)
+    except QuestionError:
+        return Previous(tuple(given))
+    return Previous((reply.answer, *given), tuple(c.doc_id for c in reply.citations))
 
 
 def relevance(advisor: Advisor, reply: Any) -> float | None:
@@ -230,7 +258,37 @@ def relevance(advisor: Advisor, reply: Any) -> float | None:
 
 
 def labelled_retrieval(advisor: Advisor, library: Library) -> dict[str, float | None]:
-    """hit@3 and MRR of the advisor's retriever on the library's labelled retrieval sets."""
+    """The library's labelled sets: hit@3 and MRR of the advisor's retriever on its
+    retrieval sets, and the refusal decision's precision and recall on its scope set."""
+    return _retrieval_scores(advisor, library) | scope_scores(advisor, library.scope)
+
+
+def scope_scores(advisor: Advisor, path: Path | None) -> dict[str, float | None]:
+    """Precision and recall of the refusal decision (the whole `ask`, one turn each) on a
+    scope set: `in_scope` questions must be answered, `out_of_scope` ones declined."""
+    if path is None:
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        inside, outside = list(data["in_scope"]), list(data["out_of_scope"])
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as err:
+        raise DatasetError(f"{path}: cannot read this scope set ({err})") from err
+
+    def refused(question: str) -> bool:
+        try:
+            return advisor.ask(question).refused
+        except QuestionError:
+            return True
+
+    wrongly = sum(refused(q) for q in inside)
+    rightly = sum(refused(q) for q in outside)
+    return {
+        "scope_precision": rightly / (rightly + wrongly) if rightly + wrongly else None,
+        "scope_recall": rightly / len(outside) if outside else None,
+    }
+
+
+def _retrieval_scores(advisor: Advisor, library: Library) -> dict[str, float | None]:
     k = max(3, advisor.settings.retrieval.k)
 
     def search(question: str) -> list[tuple[str, str]]:
@@ -286,7 +344,8 @@ def run_with_answers(
         chunks = [Chunk.from_fields({**CITATION_DEFAULTS, "start": 0, "end": 0, **c})
                   for c in entry.citations]  # fmt: skip
         numbers = [int(c.get("n", i)) for i, c in enumerate(entry.citations, start=1)]
-        graded.append(grade(case, entry.answer, chunks, numbers, checker))
+        previous = previous_answer(None, case)
+        graded.append(grade(case, entry.answer, chunks, numbers, checker, previous=previous))
     return graded, warnings
 
 

@@ -19,7 +19,9 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
-from advisor.knowledge.lexicon import Lexicon
+from advisor.knowledge.derive import job_nouns
+from advisor.knowledge.lexicon import Lexicon, singular
+from advisor.prompts import REFUSAL_PHRASE
 
 _ELLIPSIS = re.compile(
     r"^\W*(?:and|also|but|plus|so|what about|how about|same for|ok(?:ay)?,?)\b", re.I
@@ -28,6 +30,11 @@ _REFERENCE = re.compile(
     r"\b(?:they|them|their|theirs|those|these|it|its|that one|this one|either|both"
     r"|the other|which one|each)\b",
     re.I,
+)
+
+# "Which of those pays more?": a choice among what the last answer listed.
+_SET_REFERENCE = re.compile(
+    r"\b(?:those|these|either|both|the other|which one|each|which of)\b", re.I
 )
 
 
@@ -41,8 +48,15 @@ def _last(history: Sequence[TurnLike], role: str) -> str:
 
 
 def _names(lexicon: Lexicon, text: str) -> list[str]:
-    """The names `text` uses for the subjects it mentions, as written, in order."""
-    return list(dict.fromkeys(text[m.start : m.end] for m in lexicon.mentions(text, question=True)))
+    """The names `text` uses for the subjects it mentions, as written, in order: the
+    library's, and jobs it lacks ("airline pilot"), so "they" can be about those too.
+    A refusal names only what the library covers, never what "they" are."""
+    if text.startswith(REFUSAL_PHRASE):
+        return []
+    mentions = [(m.start, m.end) for m in lexicon.mentions(text, question=True)]
+    jobs = [(a, b) for a, b, _ in job_nouns(text)
+            if not any(x < b and a < y for x, y in mentions)]  # fmt: skip
+    return list(dict.fromkeys(text[a:b] for a, b in sorted(mentions + jobs)))
 
 
 def conversation_subjects(history: Sequence[TurnLike], lexicon: Lexicon) -> list[str]:
@@ -68,17 +82,38 @@ def standalone(question: str, history: Sequence[TurnLike], lexicon: Lexicon) -> 
     elliptical = bool(_ELLIPSIS.search(question))
     if named_now and elliptical and named_before and len(question.split()) <= 8:
         return _swap(last_user, named_before, " and ".join(named_now))
+    if elliptical and named_before and (job := _new_job(question, last_user, named_before)):
+        return job  # "What about pilots?": the same question about a job the library may lack
     if named_now:
         return question  # it says what it is about: a new topic, or an explicit one
     if _REFERENCE.search(question):
         credentials = {n for s in lexicon.credentials() for n in s.names}
         listed = [n for n in _names(lexicon, last_answer) if n in credentials]
-        context = named_before or _names(lexicon, last_answer)[:2]
+        if not _SET_REFERENCE.search(question):  # "they" are the subjects, not what was listed
+            listed = []
+        context = named_before or conversation_subjects(history, lexicon)
         extra = list(dict.fromkeys([*listed, *context]))
         return " ".join([question, *extra]) if extra else f"{question} ({last_user})"
     if elliptical:  # "And remote work?": the new topic, same subjects
         return " ".join([question, *named_before]) if named_before else f"{question} ({last_user})"
     return question
+
+
+def _new_job(question: str, last_user: str, named_before: list[str]) -> str | None:
+    """ "What about pilots?" after a pay question: the pay question about pilots, when what
+    follows the ellipsis reads as a job in the last question's place; else None."""
+    rest = _ELLIPSIS.sub("", question).strip(" ?!.,")
+    if not rest or len(rest.split()) > 4 or _REFERENCE.search(rest):
+        return None
+    swapped = _swap(last_user, named_before, rest)
+    at = swapped.find(rest)
+    if at < 0:
+        return None
+    in_place = any(a < at + len(rest) and at < b for a, b, _ in job_nouns(swapped))
+    words = rest.split()
+    one = " ".join([*words[:-1], singular(words[-1])])
+    as_work = job_nouns(f"Can I work as a {one}?")  # "a hospital" is no job one works as
+    return swapped if in_place and as_work else None
 
 
 def _swap(question: str, old_names: list[str], new: str) -> str:

@@ -33,11 +33,14 @@ HIGHER_IS_BETTER = (
     "labelled_mrr",
     "paraphrase_hit_at_3",
     "paraphrase_mrr",
+    "scope_precision",
+    "scope_recall",
 )
 LOWER_IS_BETTER = (
     *(f"{kind}_figure_rate" for kind in GATED_FIGURE_KINDS),
     *(f"{kind}_figures" for kind in GATED_FIGURE_KINDS),
     "false_refusals",
+    "carry_over_errors",
 )
 TOLERANCE = 0.005
 ALL = "*"  # the thresholds section that applies to every dataset and to whole runs

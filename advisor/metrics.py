@@ -50,6 +50,7 @@ class Graded:
     timings_ms: dict[str, float] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
     relevance: float | None = None  # the advisor's in-scope score, when the reply gives it
+    carry_over: list[str] = field(default_factory=list)  # a topic switch that kept the old one
 
     @property
     def passed(self) -> bool:
@@ -135,8 +136,10 @@ def grade(
     retrieved_docs: Sequence[str] = (),
     timings_ms: dict[str, float] | None = None,
     relevance: float | None = None,
+    previous: Previous | None = None,
 ) -> Graded:
-    """Score one answer; `numbers` are the citation numbers its passages carry."""
+    """Score one answer; `numbers` are the citation numbers its passages carry.
+    `previous` is the answer to the turn before, for a topic switch's carry-over check."""
     refused = is_refusal(answer)
     graded = Graded(
         case.id,
@@ -153,8 +156,45 @@ def grade(
     graded.facts_found = 0 if case.refuse else fact_hits(answer, case.must_contain)
     graded.forbidden = [p for p in case.must_not_contain if re.search(p, answer, re.I)]
     graded.refusal_ok = case.refuse is None or refused == case.refuse
+    if case.switch and previous is not None:
+        graded.carry_over = carried_over(graded, case.expect_docs, previous)
     graded.reasons = _reasons(case, graded)
     return graded
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The previous turn's answer: its texts (as asked again, and as the history gives it)
+    and the articles it cited."""
+
+    answers: tuple[str, ...]
+    cited_docs: tuple[str, ...] = ()
+
+
+def lead_sentence(answer: str) -> str:
+    """The first sentence, without citation markers, spacing or case: what a reader sees."""
+    text = answer.strip()
+    spans = split_sentences(text)
+    first = text[spans[0][0] : spans[0][1]] if spans else text
+    first = re.sub(r"\[\d+\]|[*_#>\-]", " ", first)
+    return " ".join(first.lower().split())
+
+
+def carried_over(graded: Graded, expect_docs: Sequence[str], previous: Previous) -> list[str]:
+    """How an answer to a topic switch kept the previous topic: the same lead sentence as
+    the previous answer, or a citation of an article the previous answer cited that this
+    question does not expect. A refusal carries nothing over."""
+    if graded.refused:
+        return []
+    found = []
+    lead = lead_sentence(graded.answer)
+    if lead and any(lead == lead_sentence(a) for a in previous.answers if not is_refusal(a)):
+        found.append("repeats the previous answer's lead")
+    stray = sorted({d for d in graded.cited_docs if d in previous.cited_docs}
+                   - set(expect_docs)) if expect_docs else []  # fmt: skip
+    if stray:
+        found.append(f"cites the previous topic's {stray}")
+    return found
 
 
 def _reasons(case: EvalCase, g: Graded) -> list[str]:
@@ -168,6 +208,8 @@ def _reasons(case: EvalCase, g: Graded) -> list[str]:
         reasons.append(f"missing facts: {missing}")
     if g.forbidden:
         reasons.append(f"contains forbidden patterns: {g.forbidden}")
+    if g.carry_over:
+        reasons.append(f"carry-over from the previous topic: {'; '.join(g.carry_over)}")
     # Figures that always fail a case come first: they are the reason a maintainer reads.
     return sorted(reasons, key=lambda r: r.split(" figure ")[0] not in GATED_FIGURE_KINDS)
 
@@ -220,6 +262,11 @@ def summarize(
         "refusal_recall": _ratio(sum(g.refused for g in should), len(should)),
         "false_refusals": sum(g.refused for g in judged if by_id[g.case_id].refuse is False),
         "figures_stated": figures,
+        "carry_over_errors": (
+            sum(bool(g.carry_over) for g in graded if by_id[g.case_id].switch)
+            if any(by_id[g.case_id].switch for g in graded)
+            else None
+        ),
     }
     summary |= {f"{kind}_figures": n for kind, n in count.items()}
     summary |= {f"{kind}_figure_rate": _ratio(count[kind], figures) for kind in GATED_FIGURE_KINDS}

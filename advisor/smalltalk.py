@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 
 _GREETING = re.compile(
-    r"^(?:hi|hello|hey|hiya|howdy|yo|good (?:morning|afternoon|evening)|greetings)"
-    r"(?: there)?[\s!.,]*$",
+    r"^(?:(?:hi|hello|hey|hiya|howdy|yo|good (?:morning|afternoon|evening)|greetings)"
+    r"(?: there)?[\s!.,]*)+(?:how are you(?: doing)?|how'?s it going|what'?s up)?[\s!?.,]*$",
     re.I,
 )
 _THANKS = re.compile(
@@ -20,7 +20,12 @@ _THANKS = re.compile(
     r"(?: (?:so much|a lot|very much|again))?[\s!.,]*)+$",
     re.I,
 )
-_BYE = re.compile(r"^(?:bye|goodbye|see you|see ya|that'?s all|i'?m done)[\s!.,]*$", re.I)
+_BYE = re.compile(
+    r"^(?:(?:ok(?:ay)?|alright|well|great|cool|thanks?|thank you|that'?s all)[\s!.,]+)*"
+    r"(?:bye|goodbye|bye bye|see you(?: later)?|see ya|that'?s all|i'?m done|good ?night)"
+    r"(?: (?:for now|then|now))?(?:[\s!.,]+(?:thanks?|thank you)(?: so much)?)?[\s!.,]*$",
+    re.I,
+)
 _META = re.compile(
     r"^(?:(?:hi|hello|hey|yo|what'?s up|whats up|sup)[\s!,.]+)?"
     r"(?:what can you (?:help|do)(?: with)?|what do you (?:do|know|cover)|who are you"

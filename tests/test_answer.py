@@ -12,6 +12,7 @@ from advisor.corpus import load_corpus
 from advisor.figures import extract_figures
 from advisor.followup import standalone
 from advisor.generators import ChatModelGenerator, GeneratorUnavailableError, make_generator
+from advisor.index import build_index
 from advisor.knowledge.lexicon import Lexicon
 from advisor.knowledge.library import library_lexicon
 from advisor.prompts import REFUSAL_PHRASE
@@ -133,16 +134,42 @@ def test_bait_figures_never_appear(advisor: Advisor, question: str, bait: float 
         assert "no salary figure for CCS" in reply.answer
 
 
-def test_refusal_threshold_separates_the_calibration_set(retriever: Retriever) -> None:
-    scope = yaml.safe_load((REPO / "evals" / "scope.yaml").read_text())
-    limit = AnswerSettings().min_relevance
+SECOND_LIBRARY = REPO / "evals" / "corpora" / "careers"
 
-    def relevance(q: str) -> float:
-        return retriever.relevance(q, retriever.search(q).hits)
 
-    inside = [relevance(q) for q in scope["in_scope"]]
-    outside = [relevance(q) for q in scope["out_of_scope"]]
-    assert min(inside) > limit > max(outside), (min(inside), max(outside))
+@pytest.mark.parametrize("library", ["first", "careers"])
+def test_refusal_decision_on_the_scope_sets(
+    library: str, real_index: Settings, real_embedder, tmp_path
+) -> None:
+    """Issue 9 §6: the real Advisor, one turn per question, on ≥ 100 (≥ 50) natural
+    wordings: precision and recall of declining stay at or above 0.95 on both libraries."""
+    from advisor.evaluate import scope_scores
+
+    settings, scope = real_index, REPO / "evals" / "scope.yaml"
+    if library == "careers":
+        settings = real_index.model_copy(update={
+            "corpus_dir": SECOND_LIBRARY / "corpus",
+            "index": real_index.index.model_copy(update={"path": tmp_path / "careers-index"}),
+        })  # fmt: skip
+        build_index(settings, real_embedder)
+        scope = SECOND_LIBRARY / "scope.yaml"
+    data = yaml.safe_load(scope.read_text())
+    wanted = (60, 40) if library == "first" else (30, 20)
+    assert (len(data["in_scope"]), len(data["out_of_scope"])) >= wanted
+    advisor = Advisor(settings, Retriever(settings, real_embedder))
+    scores = scope_scores(advisor, scope)
+    assert scores["scope_precision"] >= 0.95 and scores["scope_recall"] >= 0.95, scores
+
+
+def test_a_new_topic_after_an_answer_is_checked_for_scope_itself(advisor: Advisor) -> None:
+    """Context is never carried into an out-of-scope question, and an ellipsis that names a
+    job the articles lack is that job's question, declined."""
+    history = [Turn(role="user", content="What certifications are there for medical coders?")]
+    assert advisor.ask("How do I write a resume?", history).refused
+    pay = [Turn(role="user", content="How much do medical coders make?")]
+    reply = advisor.ask("What about registered nurses?", pay)
+    assert reply.refused and "registered nurses" in reply.answer
+    assert reply.standalone_question == "How much do registered nurses make?"
 
 
 def test_timings_cover_every_stage(advisor: Advisor) -> None:
@@ -295,6 +322,9 @@ def test_follow_up_names_the_certifications_the_last_answer_listed() -> None:
         ("Is CCS better than CPC?", "What is PALS?", "What is PALS?"),
         ("Is CCS better than CPC?", "Do coders work remotely?", "Do coders work remotely?"),
         ("Is CCS better than CPC?", "How do I become a pilot?", "How do I become a pilot?"),
+        ("How much do medical coders make?", "What about pilots?", "How much do pilots make?"),
+        ("Where do medical coders work?", "What about hospitals?", "medical coders"),
+        ("How do I become a pilot?", "How much do they earn?", "pilot"),
     ],
 )
 def test_follow_up_or_new_topic(earlier: str, question: str, expected: str) -> None:
@@ -307,13 +337,13 @@ def test_follow_up_or_new_topic(earlier: str, question: str, expected: str) -> N
 
 @pytest.mark.parametrize(
     "message", ["hi", "Hello!", "thanks!", "Thank you so much", "What can you help with?",
-                "who are you", "bye"],
+                "who are you", "bye", "ok bye", "hey, how are you?", "that's all, thanks"],
 )  # fmt: skip
 def test_small_talk_is_short_friendly_and_never_a_refusal(advisor: Advisor, message: str) -> None:
     reply = advisor.ask(message)
     assert not reply.refused and REFUSAL_PHRASE not in reply.answer
     assert len(reply.answer.splitlines()) <= 3 and not reply.citations
-    if message not in ("bye",):
+    if "bye" not in message and "all" not in message:
         assert "medical coders" in reply.answer  # what it covers, from the index
     assert "“Medical Billing vs. Medical Coding”" not in reply.answer  # no title dump
 

@@ -13,6 +13,7 @@ from advisor.answer import Advisor
 from advisor.cli import main
 from advisor.evalset import DatasetError, EvalCase, load_cases, load_dataset
 from advisor.evaluate import (
+    CORPORA_DIR,
     corpus_chunks,
     evaluate,
     library_dirs,
@@ -345,3 +346,20 @@ def test_another_library_is_graded_on_a_temporary_index(
     saved = json.loads((library / "baseline.json").read_text())
     assert saved["runs"]["extractive:all"]["k"] == 5
     assert thresholds_for(saved, "all")["off_occupation_figures"] == {"max": 0}
+
+
+def test_conversation_datasets_cover_what_issue_9_asks_for() -> None:
+    """≥ 40 conversations: ≥ 15 topic switches, ≥ 8 follow-ups, ≥ 5 small-talk and ≥ 5
+    out-of-scope turns mid-conversation, several 3-turn chains; ~10 in the second library."""
+    cases = load_cases("conversation")
+    assert len(cases) >= 40
+    assert sum(c.switch for c in cases) >= 15
+    assert sum(c.id.startswith("follow-") for c in cases) >= 8
+    assert sum(c.id.startswith("talk-") for c in cases) >= 5
+    assert sum(c.refuse is True and len(c.history) > 0 for c in cases) >= 5
+    assert sum(len([t for t in c.turns if t.user]) >= 3 for c in cases) >= 3
+    questions = {c.question for c in cases if c.switch and "CCS" in c.turns[0].user}
+    assert {"How long does training take?", "What is PALS?", "Do coders work remotely?",
+            "How do I become a pilot?"} <= questions  # fmt: skip
+    careers = load_cases("conversation", CORPORA_DIR / "careers" / "datasets")
+    assert len(careers) >= 10 and any(c.question == "What about welders?" for c in careers)

@@ -6,7 +6,7 @@ import pytest
 
 from advisor.chunking import Chunk
 from advisor.evalset import EvalCase
-from advisor.metrics import FigureChecker, Graded, fact_hits, grade, summarize
+from advisor.metrics import FigureChecker, Graded, Previous, fact_hits, grade, summarize
 from advisor.prompts import REFUSAL_PHRASE
 
 PAYSCALE = Chunk(
@@ -164,3 +164,34 @@ def test_a_library_s_retrieval_sets_are_found_beside_each_other(tmp_path) -> Non
     assert retrieval_sets(labelled) == {"labelled": labelled}
     (tmp_path / "paraphrases.yaml").write_text("[]")
     assert set(retrieval_sets(labelled)) == {"labelled", "paraphrase"}
+
+
+def switch_case(**fields) -> EvalCase:
+    turns = [{"user": "Is CCS better than CPC?"}, {"user": "What is PALS?"}]
+    return EvalCase.model_validate({"id": "s", "turns": turns, "switch": True, **fields})
+
+
+def test_carry_over_errors_catch_a_repeated_lead_or_the_old_topics_article() -> None:
+    """Issue 9 §7: an answer to a topic switch that repeats the previous answer's lead, or
+    cites an article the previous answer cited and this question does not expect."""
+    before = Previous(("CCS pays more than CPC [1]. It suits hospitals [2].",), ("payscale-doc",))
+    same_lead = grade(switch_case(), "CCS pays more than CPC [2]. More.", [PAYSCALE], [2],
+                      CHECKER, previous=before)  # fmt: skip
+    assert same_lead.carry_over == ["repeats the previous answer's lead"]
+    assert "carry-over from the previous topic" in " ".join(same_lead.reasons)
+    old_doc = grade(switch_case(expect_docs=["pals-doc"]), "PALS is a course [1].", [PAYSCALE],
+                    [1], CHECKER, previous=before)  # fmt: skip
+    assert old_doc.carry_over == ["cites the previous topic's ['payscale-doc']"]
+    fine = grade(switch_case(expect_docs=["pals-doc"]), "PALS is a course [1].", [PALS], [1],
+                 CHECKER, previous=before)  # fmt: skip
+    refusal = grade(switch_case(refuse=True), f"{REFUSAL_PHRASE} No.", [], [], CHECKER,
+                    previous=before)  # fmt: skip
+    assert fine.passed and refusal.passed and not fine.carry_over and not refusal.carry_over
+    not_a_switch = grade(case(), "CCS pays more than CPC [1].", [PAYSCALE], [1], CHECKER,
+                         previous=before)  # fmt: skip
+    assert not_a_switch.carry_over == []
+    cases = [switch_case(id="a"), switch_case(id="b", expect_docs=["pals-doc"]), case(id="c")]
+    graded = [same_lead, fine, not_a_switch]
+    graded[0].case_id, graded[1].case_id, graded[2].case_id = "a", "b", "c"
+    assert summarize(cases, graded, 5)["carry_over_errors"] == 1
+    assert summarize([case(id="c")], [graded[2]], 5)["carry_over_errors"] is None

@@ -332,6 +332,11 @@ def test_a_second_example_gets_its_own_answer_scrolled_to_its_question(
     page.locator('#chat [data-testid="user"]').nth(1).wait_for()
     second = wait_answer(page, 1)
     assert second != first and second_question
+    # about the second question: its own lead, and it speaks of what the second one asks
+    assert second.strip().splitlines()[0] != first.strip().splitlines()[0]
+    asked = {w.strip("?,.").lower() for w in second_question.split() if len(w.strip("?,.")) > 5}
+    assert any(w in second.lower() for w in asked), (second_question, second[:200])
+    assert "I can't answer" not in second
     top = page.evaluate(
         """() => {
             const users = document.querySelectorAll('#chat [data-testid="user"]');
@@ -340,3 +345,9 @@ def test_a_second_example_gets_its_own_answer_scrolled_to_its_question(
         }"""
     )
     assert top < 200, top  # the question starts near the top, its answer below it
+    # The library's third example, typed after both: answered as itself, not as the first
+    # (the issue's "How long does training take?" after CCS vs CPC got the CCS answer).
+    third = ask(page, "How long does training take?", 2)
+    assert third.strip().splitlines()[0] != first.strip().splitlines()[0]
+    assert any(w in third.lower() for w in ("month", "year", "week"))
+    assert "I can't answer" not in third

@@ -4,6 +4,7 @@ occupations a question names that no article is about."""
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 
 from advisor.knowledge.derive import job_nouns
 from advisor.knowledge.lexicon import Lexicon, Mention, is_acronym
@@ -61,6 +62,28 @@ def covered_phrase(lexicon: Lexicon, limit: int = 16) -> str:
     return join_names(names) if names else "the careers in these articles"
 
 
+# "Which job suits me?", "what career should I pick": a choice among jobs, whose candidates
+# are the library's occupations even when the question names none of them.
+_CHOICE = re.compile(
+    r"\b(?:which|what)(?:\s+\w+){0,2}?\s+(?:jobs?|careers?|trades?|paths?|professions?"
+    r"|occupations?|fields?|roles?|one)\b",
+    re.I,
+)
+
+
+def names_the_library(lexicon: Lexicon, question: str) -> bool:
+    """Does the question name something the articles cover (an occupation, credential or
+    activity), or ask which job suits? Such a question is in scope on weaker wording
+    evidence than one that names nothing ("What's the best college major?")."""
+    if _CHOICE.search(question):
+        return True
+    for mention in lexicon.mentions(question, question=True):
+        if any(_covered(lexicon, key) for key in mention.keys):
+            return True
+    words = re.findall(r"[A-Za-z]+", question)
+    return any(lexicon.covers_activity(w.lower()) for w in words)
+
+
 def uncovered_occupation(lexicon: Lexicon, question: str) -> str | None:
     """A reason to decline when the question asks about a job no article covers.
 
@@ -102,7 +125,8 @@ def _asked(lexicon: Lexicon, question: str) -> tuple[list[Mention], list[tuple[i
     # "nurse practitioner": a listed word as the modifier of another job is not that job
     listed = [
         m for m in listed
-        if not any(a <= m.start and m.end < b and question[m.end : b].strip() for a, b, _ in nouns)
+        if not any(a <= m.start and m.end < b and _modifies(question[m.end : b])
+                   for a, b, _ in nouns)
     ]  # fmt: skip
     return listed, nouns
 
@@ -146,6 +170,8 @@ def _unlisted(
             continue  # "PALS providers" when PALS is listed: a covered subject's job
         if lexicon.covers_activity(phrase):
             continue  # "nursing career" when nurses are covered
+        if _misspelt_covered(lexicon, phrase):
+            continue  # "dental hygenist": a typo of a covered job is that job
         neighbours = _neighbours(lexicon, phrase)
         if neighbours:
             return (
@@ -154,6 +180,28 @@ def _unlisted(
             )
         return f"The articles don't cover {_plural_job(phrase)}."
     return None
+
+
+_FUNCTION_WORDS = STOPWORDS | {"without", "within", "versus", "vs", "like", "near", "via"}
+
+
+def _modifies(rest: str) -> bool:
+    """Is a listed name a modifier of the job noun that follows ("nurse practitioner")?
+    Not when a function word comes between ("coder without college")."""
+    words = rest.lower().split()
+    return bool(words) and not any(w.strip("-") in _FUNCTION_WORDS for w in words)
+
+
+def _misspelt_covered(lexicon: Lexicon, phrase: str) -> bool:
+    """A job phrase one or two letters off a covered occupation's name."""
+    said = phrase.lower()
+    for subject in lexicon.occupations():
+        for name in subject.names:
+            name = name.lower()
+            near = len(name) >= 6 and abs(len(name) - len(said)) <= 2 and name != said
+            if near and SequenceMatcher(None, said, name).ratio() >= 0.9:
+                return lexicon.is_covered(subject.key)
+    return False
 
 
 def _plural_job(phrase: str) -> str:
