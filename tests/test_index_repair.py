@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from advisor import index as index_module
+from advisor import generation
 from advisor.cli import main
 from advisor.index import build_index, open_client, read_manifest, store_path
 from advisor.retrieve import Retriever
@@ -148,14 +148,14 @@ def test_writes_are_batched_to_the_store_maximum(
 
     monkeypatch.setattr(Client, "get_max_batch_size", lambda self: 7)
     calls: list[int] = []
-    original_add = index_module._batches
+    original_add = generation.batches
 
     def counting(items: list, size: int) -> list[slice]:
         parts = original_add(items, size)
         calls.extend(p.stop - p.start for p in parts)
         return parts
 
-    monkeypatch.setattr(index_module, "_batches", counting)
+    monkeypatch.setattr(generation, "batches", counting)
     first = build_index(settings, HashEmbedder())
     total = first.embedded_chunks
     assert total == 120 and max(calls) <= 7
