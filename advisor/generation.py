@@ -12,10 +12,8 @@ passages the collection holds.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -177,12 +175,3 @@ def build_keyword_file(
         writer.abort()
         raise
     return path
-
-
-def remove_quietly(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        path.unlink()
-
-
-def now_ns() -> int:
-    return time.time_ns()

@@ -106,6 +106,7 @@ def _load(settings: Settings) -> _Loaded:
     A build may replace the generation between the manifest read and the
     opening; then the new manifest is read and the opening tried again.
     """
+    manifest: Manifest | None = None
     for attempt in range(3):
         try:
             manifest, collection = open_collection(settings.index)
@@ -121,6 +122,8 @@ def _load(settings: Settings) -> _Loaded:
             cause = err.__cause__ if isinstance(err, IndexUnavailableError) else err
             if attempt < 2 and cause is not None and _is_gone(cause):
                 continue
+            if attempt < 2 and manifest is not None and _replaced(settings, manifest):
+                continue  # dropped while being opened
             if isinstance(err, IndexUnavailableError):
                 raise
             raise _unreachable(settings, err) from err
@@ -242,7 +245,8 @@ class Retriever:
         except IndexUnavailableError:
             raise
         except Exception as err:
-            if _is_gone(err):
+            # a collection dropped mid-read fails in many ways ("Missing metadata segment")
+            if _is_gone(err) or _replaced(self.settings, loaded.manifest):
                 raise _Gone from err
             raise _unreachable(self.settings, err) from err
 
