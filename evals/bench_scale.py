@@ -170,7 +170,8 @@ advisor = Advisor(settings, retriever)
 advisor.ask("warm up")
 out["ask_p50"] = statistics.median(timed(advisor.ask, q) for _ in range(2) for q in questions)
 from langchain_chroma import Chroma
-store = Chroma(client=retriever.collection._client, collection_name=retriever.collection.name,
+from advisor.index import open_client
+store = Chroma(client=open_client(settings.index), collection_name=retriever.collection.name,
                embedding_function=embedder)
 samples = [timed(store.similarity_search, q, 4) for _ in range(3) for q in questions]
 out["tutorial"] = (statistics.median(samples), p95(samples))
