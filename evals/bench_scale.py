@@ -332,9 +332,9 @@ def main() -> None:
                 None if full_lexicon else per_article,
             )
             rows.append(row)
+            console.print_json(json.dumps(row))  # each size as it is done
     show(rows, rate)
     console.print(f"bench-scale took {time.perf_counter() - started:.0f} s")
-    console.print_json(json.dumps(rows))
 
 
 if __name__ == "__main__":
