@@ -11,13 +11,13 @@ STAMP := $(VENV)/.installed
 # pip.conf here names local mirrors that may not exist; their warnings are noise.
 QUIET_PIP := (grep -v "is ignored: it is neither a file nor a directory" || true)
 
-.PHONY: help install sysdeps index run test test-fast lint format eval bench clean
+.PHONY: help install sysdeps index run test test-fast lint format eval bench bench-scale clean
 
 help:
 	@echo "make run    - set up, build the index if needed, start the page on http://127.0.0.1:7860"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make screenshots - the page at phone and desktop sizes, light and dark, in screenshots/"
-	@echo "make lint | format | eval | bench | index | clean"
+	@echo "make lint | format | eval | bench | bench-scale | index | clean"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ eval: install index
 
 bench: install index
 	$(BIN)/python evals/bench.py
+
+# Synthetic libraries of about 1k, 10k and 100k passages, side by side (a report, minutes).
+bench-scale: install
+	$(BIN)/python evals/bench_scale.py
 
 # axe-core (accessibility checks in the browser tests) from the npm registry, into .cache/.
 AXE := .cache/axe/node_modules/axe-core/axe.min.js

@@ -42,7 +42,9 @@ def index(
     full: Annotated[bool, typer.Option("--full", help="Re-embed everything.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Build or update the index from corpus/ (only changed articles are re-embedded)."""
+    """Build or update the index from corpus/ (only changed articles are re-embedded).
+
+    A build that was interrupted (killed, Ctrl-C) continues where it stopped next time."""
     from advisor.embeddings import prepare
     from advisor.index import build_index
 
@@ -72,6 +74,10 @@ def index(
         return
     if report.full_rebuild_reason:
         out.print(f"Full rebuild: {report.full_rebuild_reason}.")
+    if report.keyword_repair:
+        out.print(f"Rebuilt the keyword index from the stored passages: {report.keyword_repair}.")
+    if report.resumed_chunks:
+        out.print(f"Resumed an interrupted build: {report.resumed_chunks} chunks kept.")
     out.print(
         f"Indexed in {report.seconds:.1f} s: {len(report.added)} added, "
         f"{len(report.updated)} updated, {len(report.removed)} removed, "

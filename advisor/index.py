@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from advisor import generation, keyword
 from advisor.chunking import CHUNKER_VERSION, Chunk, chunk_article
 from advisor.corpus import Article, LoadReport, load_corpus, slugify
 from advisor.knowledge.lexicon import LexiconData
@@ -86,6 +87,8 @@ class BuildReport:
     embedded_chunks: int = 0
     reused_chunks: int = 0
     full_rebuild_reason: str | None = None
+    keyword_repair: str | None = None  # what was wrong with the keyword file, rebuilt
+    resumed_chunks: int = 0  # kept from a build that was killed
     knowledge_updated: bool = False
     outliers: list[tuple[str, str]] = field(default_factory=list)  # (file, what is odd)
     quarantined: list[Quarantined] = field(default_factory=list)
@@ -94,7 +97,13 @@ class BuildReport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed or self.full_rebuild_reason)
+        return bool(
+            self.added
+            or self.updated
+            or self.removed
+            or self.full_rebuild_reason
+            or self.keyword_repair
+        )
 
 
 def manifest_path(settings: IndexSettings) -> Path:
@@ -163,45 +172,6 @@ def _full_rebuild_reason(old: Manifest | None, settings: Settings) -> str | None
     if old.chunking != chunk_settings_key(settings):
         return f"chunker settings changed ({old.chunking} -> {chunk_settings_key(settings)})"
     return None
-
-
-def _batches(items: list, size: int) -> list[slice]:
-    return [slice(i, i + size) for i in range(0, len(items), max(1, size))]
-
-
-def _copy_chunks(source: Collection, target: Collection, ids: list[str], batch: int) -> int:
-    """Move stored vectors across collections: no re-embedding for unchanged articles.
-
-    Reads and writes go in slices of the store's maximum batch size (5,461 for
-    local chromadb): one call with a whole large library is rejected.
-    """
-    copied = 0
-    for part in _batches(ids, batch):
-        got = source.get(ids=ids[part], include=["embeddings", "documents", "metadatas"])
-        target.add(
-            ids=got["ids"],
-            embeddings=got["embeddings"],
-            documents=got["documents"],
-            metadatas=got["metadatas"],
-        )
-        copied += len(got["ids"])
-    return copied
-
-
-def _add_chunks(
-    target: Collection, chunks: list[Chunk], embedder: SentenceEmbedder, progress: bool, batch: int
-) -> int:
-    if not chunks:
-        return 0
-    vectors = embedder.embed_documents([c.embed_text for c in chunks], progress=progress)
-    for part in _batches(chunks, batch):
-        target.add(
-            ids=[c.chunk_id for c in chunks[part]],
-            embeddings=vectors[part],
-            documents=[c.text for c in chunks[part]],
-            metadatas=[c.metadata() for c in chunks[part]],
-        )
-    return len(chunks)
 
 
 def _stored_ids(manifest: Manifest) -> set[str]:
@@ -325,10 +295,15 @@ def _build_locked(
     report, to_embed, carried = _plan(loaded.articles, loaded.problems, old, full or bool(reason))
     report.full_rebuild_reason = reason
     report.quarantined = list(loaded.quarantined)
+    if old is not None and not reason:  # a lost or damaged keyword file: a new generation
+        report.keyword_repair = keyword.verify(
+            keyword.keyword_path(settings.index.path, old.collection), len(_stored_ids(old))
+        )
     library = _library(loaded.articles, settings, report)
     if not report.changed:
         # a build killed earlier may have left a half-written collection behind
         report.cleaned = _drop_stale_collections(client, settings.index, keep=old.collection)
+        generation.clear_journal(settings.index.path)
         if old.library != library:  # new knowledge, same passages
             _write_manifest(settings.index, old.model_copy(update={"library": library}))
             report.knowledge_updated = True
@@ -338,38 +313,53 @@ def _build_locked(
         from advisor.embeddings import SentenceEmbedder
 
         embedder = SentenceEmbedder(settings.embedding)
-    name = f"{settings.index.collection_prefix}-{time.time_ns()}"
-    target = client.create_collection(
-        name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
-    )
+    key = {
+        "embedding_model": settings.embedding.model_name,
+        "chunking": chunk_settings_key(settings),
+    }
+    target = None if full else generation.unfinished(client, settings.index.path, key)
+    if target is None:
+        target = client.create_collection(
+            f"{settings.index.collection_prefix}-{time.time_ns()}",
+            configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=None,
+        )
+        generation.write_journal(settings.index.path, target.name, key)
+    name = target.name
     batch = client.get_max_batch_size()
     try:
-        documents = dict(carried)
-        new_chunks: list[Chunk] = []
-        for article in to_embed:
-            chunks = chunk_article(article, settings.chunking)
-            if not chunks:
-                report.problems[article.path.name] = "it yields no passage to index"
-                _unplan(report, article.doc_id)
-                continue
-            documents[article.doc_id] = _entry(article, chunks)
-            new_chunks.extend(chunks)
+        documents, new_chunks = _chunk_new(to_embed, carried, settings, report)
+        needed = [cid for entry in documents.values() for cid in entry.chunk_ids]
+        present = _keep_needed(target, set(needed), batch)
+        report.resumed_chunks = len(present)
         # ids are content-derived, so an id already stored has the same vector
         stored = set() if old is None or reason else _stored_ids(old)
         reuse = [cid for entry in carried.values() for cid in entry.chunk_ids]
         reuse += [c.chunk_id for c in new_chunks if c.chunk_id in stored]
+        reuse = [cid for cid in reuse if cid not in present]
         if reuse and old is not None:
             source = client.get_collection(old.collection, embedding_function=None)
-            report.reused_chunks = _copy_chunks(source, target, reuse, batch)
-        fresh = [c for c in new_chunks if c.chunk_id not in stored]
-        report.embedded_chunks = _add_chunks(target, fresh, embedder, progress, batch)
+            report.reused_chunks = generation.copy_chunks(source, target, reuse, batch)
+        fresh = [c for c in new_chunks if c.chunk_id not in stored and c.chunk_id not in present]
+        report.embedded_chunks = generation.embed_chunks(target, fresh, embedder, progress, batch)
         if not documents:
             raise IndexUnavailableError(
                 f"no article in {settings.corpus_dir} yields a passage to index; "
                 "the index was left as it was"
             )
+        generation.build_keyword_file(
+            settings.index.path,
+            target,
+            needed,
+            {c.chunk_id: c for c in new_chunks},
+            None if old is None or reason or report.keyword_repair else old.collection,
+            batch,
+        )
+    except KeyboardInterrupt:
+        raise  # kept, with its journal: the next build continues where this one stopped
     except BaseException:
         client.delete_collection(name)  # the manifest still names the old collection
+        generation.clear_journal(settings.index.path)
         raise
     _write_manifest(
         settings.index,
@@ -382,8 +372,38 @@ def _build_locked(
             library=library,
         ),
     )
+    generation.clear_journal(settings.index.path)
     report.cleaned = _drop_stale_collections(client, settings.index, keep=name)
     return report
+
+
+def _chunk_new(
+    to_embed: list[Article],
+    carried: dict[str, DocumentEntry],
+    settings: Settings,
+    report: BuildReport,
+) -> tuple[dict[str, DocumentEntry], list[Chunk]]:
+    """The new generation's documents, and the passages of the articles that changed."""
+    documents = dict(carried)
+    new_chunks: list[Chunk] = []
+    for article in to_embed:
+        chunks = chunk_article(article, settings.chunking)
+        if not chunks:
+            report.problems[article.path.name] = "it yields no passage to index"
+            _unplan(report, article.doc_id)
+            continue
+        documents[article.doc_id] = _entry(article, chunks)
+        new_chunks.extend(chunks)
+    return documents, new_chunks
+
+
+def _keep_needed(target: Collection, needed: set[str], batch: int) -> set[str]:
+    """What an interrupted build already stored and this one needs; the rest is deleted."""
+    held = set(generation.stored_ids(target, batch))
+    extra = sorted(held - needed)
+    for part in generation.batches(extra, batch):
+        target.delete(ids=extra[part])
+    return held & needed
 
 
 def _unplan(report: BuildReport, doc_id: str) -> None:
@@ -471,6 +491,7 @@ def _drop_stale_collections(client: ClientAPI, settings: IndexSettings, keep: st
             with contextlib.suppress(Exception):  # another process dropped it first
                 client.delete_collection(collection.name)
                 dropped.append(collection.name)
+    keyword.drop_stale(settings.path, keep)
     return dropped
 
 

@@ -1,10 +1,15 @@
 """Hybrid retrieval: dense (chroma) and keyword (BM25), fused by reciprocal rank.
 
 Dense search finds paraphrases ("how much do coders earn" ~ "salary");
-BM25 finds exact terms the embedder blurs (CCS, CPC, PALS). Reciprocal-rank
+BM25 finds exact terms the embedder blurs (acronyms, credentials). Reciprocal-rank
 fusion combines the two rankings without calibrating their scores against
 each other. Passages that say the same thing are collapsed so the top k are
 k different pieces of evidence.
+
+Nothing is loaded per passage at start-up: the keyword index is a file
+(advisor.keyword), the vectors stay in chroma, and only the candidates of a
+query are read, by id. Opening a library of 100,000 passages costs what
+opening five articles costs.
 """
 
 from __future__ import annotations
@@ -14,11 +19,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
-from rank_bm25 import BM25Okapi
-
 from advisor.chunking import Chunk
-from advisor.index import IndexUnavailableError, Manifest, open_collection
+from advisor.index import IndexUnavailableError, Manifest, open_collection, read_manifest
+from advisor.keyword import KeywordIndex, KeywordIndexError, keyword_path
 from advisor.knowledge.lexicon import Lexicon
 from advisor.knowledge.library import lexicon_from_chunks
 from advisor.settings import Settings
@@ -75,56 +78,77 @@ def reciprocal_rank_fusion(rankings: list[list[str]], k: int) -> dict[str, float
     return scores
 
 
+# Per-generation caches of what a passage is about and its words; cleared when this full.
+_CACHE_LIMIT = 50_000
+
+
 @dataclass(frozen=True)
 class _Loaded:
     """One generation of the index as a retriever sees it; swapped whole, never edited."""
 
     manifest: Manifest
     collection: Collection
-    chunks: dict[str, Chunk]
-    ids: list[str]
-    words: dict[str, frozenset[str]]
-    bm25: BM25Okapi | None
+    keyword: KeywordIndex
+    size: int
     lexicon: Lexicon
-    # whom each passage is about, read on first use (a cache, not state: same every time)
+    # whom each passage is about and its word set, read on first use (caches, not state)
     about: dict[str, frozenset[str]] = field(default_factory=dict, compare=False)
+    words: dict[str, frozenset[str]] = field(default_factory=dict, compare=False)
+
+
+class _Gone(Exception):
+    """The generation a query used was replaced by a rebuild: load the new one and retry."""
 
 
 def _load(settings: Settings) -> _Loaded:
-    """Open the collection the manifest names and read its passages.
+    """Open the collection and the keyword file the manifest names; no passage is read.
 
-    A build may replace the collection between the manifest read and the
-    passage read; then the new manifest is read and the load tried again.
+    A build may replace the generation between the manifest read and the
+    opening; then the new manifest is read and the opening tried again.
     """
+    manifest: Manifest | None = None
     for attempt in range(3):
         try:
             manifest, collection = open_collection(settings.index)
-            got = collection.get(include=["documents", "metadatas"])
+            keyword = KeywordIndex(keyword_path(settings.index.path, manifest.collection))
             break
+        except KeywordIndexError as err:
+            if attempt < 2 and _replaced(settings, manifest):
+                continue
+            raise IndexUnavailableError(
+                f"{err}; rebuild it with `advisor index` (or `advisor index --full`)"
+            ) from err
         except Exception as err:
             cause = err.__cause__ if isinstance(err, IndexUnavailableError) else err
             if attempt < 2 and cause is not None and _is_gone(cause):
                 continue
+            if attempt < 2 and manifest is not None and _replaced(settings, manifest):
+                continue  # dropped while being opened
             if isinstance(err, IndexUnavailableError):
                 raise
             raise _unreachable(settings, err) from err
-    chunks = {
-        cid: Chunk.from_fields({**meta, "chunk_id": cid, "text": doc})
+    if manifest.library is not None:
+        lexicon = Lexicon.from_data(manifest.library)
+    else:  # an index built before lexicons were stored: read it back from the passages once
+        lexicon = lexicon_from_chunks(_all_chunks(collection))
+    size = sum(len(entry.chunk_ids) for entry in manifest.documents.values())
+    return _Loaded(manifest, collection, keyword, size, lexicon)
+
+
+def _replaced(settings: Settings, manifest: Manifest) -> bool:
+    try:
+        current = read_manifest(settings.index)
+    except IndexUnavailableError:
+        return False
+    return current is not None and current.collection != manifest.collection
+
+
+def _all_chunks(collection: Collection) -> list[Chunk]:
+    got = collection.get(include=["documents", "metadatas"])
+    return [
+        Chunk.from_fields({**meta, "chunk_id": cid, "text": doc})
         for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-    }
-    ids = list(got["ids"])
-    corpus_tokens = [tokenize(chunks[cid].embed_text) for cid in ids]
-    return _Loaded(
-        manifest=manifest,
-        collection=collection,
-        chunks=chunks,
-        ids=ids,
-        words={cid: frozenset(tokenize(chunks[cid].text)) for cid in ids},
-        bm25=BM25Okapi(corpus_tokens) if ids else None,
-        lexicon=Lexicon.from_data(manifest.library)
-        if manifest.library is not None
-        else lexicon_from_chunks(chunks.values()),
-    )
+    ]
 
 
 def _is_gone(err: Exception) -> bool:
@@ -140,11 +164,33 @@ def _unreachable(settings: Settings, err: Exception) -> IndexUnavailableError:
     )
 
 
-class Retriever:
-    """Loads the chunks once, then answers many queries; safe to share across threads.
+def _chunks(got: dict, first: bool = False) -> dict[str, Chunk]:
+    """Chunks from a chroma get (or, with `first`, a one-query result)."""
+    ids, docs, metas = got["ids"], got["documents"], got["metadatas"]
+    if first:
+        ids, docs, metas = ids[0], docs[0], metas[0]
+    if any(d is None for d in docs) or any(m is None for m in metas):
+        raise _Gone  # read while a rebuild dropped the collection: its rows are half gone
+    return {
+        cid: Chunk.from_fields({**meta, "chunk_id": cid, "text": doc})
+        for cid, doc, meta in zip(ids, docs, metas, strict=True)
+    }
 
-    A rebuild (`advisor index`) drops the collection this retriever loaded. A
-    query that finds it gone re-reads the manifest, loads the new generation
+
+def _cached(cache: dict, key: str, make):
+    value = cache.get(key)
+    if value is None:
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        value = cache[key] = make()
+    return value
+
+
+class Retriever:
+    """Opens the index once, then answers many queries; safe to share across threads.
+
+    A rebuild (`advisor index`) drops the generation this retriever opened. A
+    query that finds it gone re-reads the manifest, opens the new generation
     and answers from it: a request in flight never fails because of a rebuild.
     """
 
@@ -167,39 +213,76 @@ class Retriever:
         return self._loaded.collection
 
     @property
-    def chunks(self) -> dict[str, Chunk]:
-        return self._loaded.chunks
-
-    @property
-    def ids(self) -> list[str]:
-        return self._loaded.ids
-
-    @property
-    def _bm25(self) -> BM25Okapi | None:
-        return self._loaded.bm25
-
-    @property
-    def _words(self) -> dict[str, frozenset[str]]:
-        return self._loaded.words
+    def lexicon(self) -> Lexicon:
+        """What the library is about, stored in the manifest with the passages it describes."""
+        return self._loaded.lexicon
 
     def _reload(self, stale: _Loaded) -> _Loaded:
-        """The current generation; loaded once however many threads found `stale` gone."""
+        """The current generation; opened once however many threads found `stale` gone."""
         with self._reload_lock:
             if self._loaded is stale:
                 self._loaded = _load(self.settings)
             return self._loaded
 
-    @property
-    def lexicon(self) -> Lexicon:
-        """What the library is about, loaded with the passages it describes."""
-        return self._loaded.lexicon
+    def _with_retry(self, work):
+        """Run `work(loaded)`; when a rebuild dropped that generation, open the new one."""
+        loaded = self._loaded
+        for attempt in range(3):
+            try:
+                return work(loaded)
+            except _Gone:
+                if attempt == 2:
+                    raise IndexUnavailableError(
+                        "the index changed three times during one search; please try again"
+                    ) from None
+                loaded = self._reload(loaded)
+        raise AssertionError("unreachable")
+
+    def _store(self, loaded: _Loaded, call):
+        """A chroma call: a dropped collection means `_Gone`, other failures a clear error."""
+        try:
+            return call()
+        except IndexUnavailableError:
+            raise
+        except Exception as err:
+            # a collection dropped mid-read fails in many ways ("Missing metadata segment")
+            if _is_gone(err) or _replaced(self.settings, loaded.manifest):
+                raise _Gone from err
+            raise _unreachable(self.settings, err) from err
+
+    def _keyword_call(self, loaded: _Loaded, call):
+        try:
+            return call()
+        except KeywordIndexError as err:
+            if _replaced(self.settings, loaded.manifest):
+                raise _Gone from err
+            raise IndexUnavailableError(
+                f"{err}; rebuild it with `advisor index` (or `advisor index --full`)"
+            ) from err
+
+    def passages(self, ids: list[str]) -> dict[str, Chunk]:
+        """The passages with these ids (those the current generation holds)."""
+        return self._with_retry(lambda loaded: self._fetch(loaded, ids))
+
+    def _fetch(self, loaded: _Loaded, ids: list[str]) -> dict[str, Chunk]:
+        if not ids:
+            return {}
+        got = self._store(
+            loaded, lambda: loaded.collection.get(ids=ids, include=["documents", "metadatas"])
+        )
+        return _chunks(got)
 
     def coverage(self, query: str) -> float:
         """Share of the question's words that occur anywhere in the articles (0 for none)."""
         tokens = tokenize(query)
-        if not tokens or self._bm25 is None:
+        if not tokens:
             return 0.0
-        return sum(t in self._bm25.idf for t in tokens) / len(tokens)
+
+        def known(loaded: _Loaded) -> set[str]:
+            return self._keyword_call(loaded, lambda: loaded.keyword.known(tokens))
+
+        found = self._with_retry(known)
+        return sum(t in found for t in tokens) / len(tokens)
 
     def relevance(self, query: str, hits: list[Hit]) -> float:
         """How well the articles can speak to a question, for the refusal threshold.
@@ -213,74 +296,81 @@ class Retriever:
 
     def dense(self, query: str, n: int) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first."""
-        return self._dense(query, n)[0]
-
-    def _dense(self, query: str, n: int) -> tuple[list[tuple[str, float]], _Loaded]:
-        """Dense hits and the generation they come from (re-opened if a rebuild dropped it)."""
         vector = self.embedder.embed_query(query)
-        loaded = self._loaded
-        for attempt in range(3):
-            try:
-                found = loaded.collection.query(
-                    query_embeddings=[vector],
-                    n_results=max(1, min(n, len(loaded.ids))),
-                    include=["distances"],
-                )
-                break
-            except Exception as err:
-                if isinstance(err, IndexUnavailableError):
-                    raise
-                if attempt == 2 or not _is_gone(err):
-                    raise _unreachable(self.settings, err) from err
-                loaded = self._reload(loaded)
-        hits = zip(found["ids"][0], found["distances"][0], strict=True)
-        return [(cid, 1.0 - d) for cid, d in hits if cid in loaded.chunks], loaded
+        found = self._with_retry(lambda loaded: self._dense(loaded, vector, n))
+        return [(cid, sim) for cid, sim, _ in found]
 
-    def keyword(self, query: str, n: int, loaded: _Loaded | None = None) -> list[tuple[str, float]]:
-        """(chunk id, BM25 score), best first; only chunks sharing a term with the query.
+    def _dense(
+        self, loaded: _Loaded, vector: list[float], n: int
+    ) -> list[tuple[str, float, Chunk]]:
+        """(id, cosine similarity, passage), best first; the passages come with the query."""
+        found = self._store(
+            loaded,
+            lambda: loaded.collection.query(
+                query_embeddings=[vector],
+                n_results=max(1, min(n, loaded.size)),
+                include=["distances", "documents", "metadatas"],
+            ),
+        )
+        chunks = _chunks(found, first=True)
+        return [
+            (cid, 1.0 - d, chunks[cid])
+            for cid, d in zip(found["ids"][0], found["distances"][0], strict=True)
+        ]
 
-        A full name in the query also searches for its acronym ("registered nurse" finds
+    def keyword(self, query: str, n: int) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score), best first; only chunks sharing a term with the query."""
+        return self._with_retry(lambda loaded: self._keyword(loaded, query, n))
+
+    def _keyword(self, loaded: _Loaded, query: str, n: int) -> list[tuple[str, float]]:
+        """A full name in the query also searches for its acronym ("registered nurse" finds
         "RN at a glance"); the other way round (LPN -> licensed practical nurse) lowered
         MRR on both libraries' labelled sets (0.84 -> 0.82, 0.74 -> 0.67), so it is not done."""
-        loaded = loaded or self._loaded
         tokens = tokenize(" ".join([query, *loaded.lexicon.acronyms_for(query)]))
-        if loaded.bm25 is None or not tokens:
-            return []
-        scores = loaded.bm25.get_scores(tokens)
-        order = np.argsort(-scores)[:n]
-        return [(loaded.ids[i], float(scores[i])) for i in order if scores[i] > 0]
+        return self._keyword_call(loaded, lambda: loaded.keyword.search(tokens, n))
 
     def search(self, query: str, k: int | None = None) -> SearchResult:
         """Top-k fused passages for a question (validated here, so every caller is safe)."""
         cfg = self.settings.retrieval
         query = clean_question(query, cfg.max_query_chars)
-        k = k or cfg.k
+        vector = self.embedder.embed_query(query)
+        return self._with_retry(lambda loaded: self._search(loaded, query, vector, k or cfg.k))
+
+    def _search(self, loaded: _Loaded, query: str, vector: list[float], k: int) -> SearchResult:
+        cfg = self.settings.retrieval
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        dense, loaded = self._dense(query, cfg.candidates)
+        dense = self._dense(loaded, vector, cfg.candidates)
         timings["dense"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        keyword = self.keyword(query, cfg.candidates, loaded)
+        keyword = self._keyword(loaded, query, cfg.candidates)
         timings["bm25"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        fused = reciprocal_rank_fusion([[c for c, _ in dense], [c for c, _ in keyword]], cfg.rrf_k)
-        self._prefer_asked_subjects(query, fused, loaded)
-        dense_scores, bm25_scores = dict(dense), dict(keyword)
+        chunks = {cid: chunk for cid, _, chunk in dense}
+        chunks.update(self._fetch(loaded, [c for c, _ in keyword if c not in chunks]))
+        ranked = [[c for c, *_ in dense], [c for c, _ in keyword if c in chunks]]
+        fused = reciprocal_rank_fusion(ranked, cfg.rrf_k)
+        self._prefer_asked_subjects(query, fused, chunks, loaded)
+        dense_scores = {cid: sim for cid, sim, _ in dense}
+        bm25_scores = dict(keyword)
         hits: list[Hit] = []
         for cid in sorted(fused, key=lambda c: (-fused[c], c)):
-            if self._is_duplicate(cid, hits, loaded.words):
+            if self._is_duplicate(cid, hits, chunks, loaded):
                 continue
-            hits.append(
-                Hit(loaded.chunks[cid], fused[cid], dense_scores.get(cid), bm25_scores.get(cid))
-            )
+            hits.append(Hit(chunks[cid], fused[cid], dense_scores.get(cid), bm25_scores.get(cid)))
             if len(hits) == k:
                 break
         timings["fuse"] = (time.perf_counter() - started) * 1000
         return SearchResult(hits, timings)
 
-    def _prefer_asked_subjects(self, query: str, fused: dict[str, float], loaded: _Loaded) -> None:
-        """A question about RNs wants passages about RNs: a passage whose article, section
-        and text name none of the occupations asked about ranks below those that do."""
+    def _prefer_asked_subjects(
+        self, query: str, fused: dict[str, float], chunks: dict[str, Chunk], loaded: _Loaded
+    ) -> None:
+        """A question about one occupation wants passages about it: a passage whose article,
+        section and text name none of the occupations asked about ranks below those that do.
+
+        Whom a passage is about depends on the whole library's lexicon, which changes
+        with any article; so it is read per candidate, once per generation, not stored."""
         lexicon = loaded.lexicon
         asked = {
             k for k in lexicon.subjects_in(query, question=True)
@@ -289,18 +379,20 @@ class Retriever:
         if not asked:
             return
         for cid in fused:
-            about = loaded.about.get(cid)
-            if about is None:  # read once per passage and index generation, not per query
-                chunk = loaded.chunks[cid]
-                about = lexicon.article_subjects(chunk.doc_id) | lexicon.subjects_in(
-                    f"{chunk.section}\n{chunk.text}"
-                )
-                loaded.about[cid] = about
+            chunk = chunks[cid]
+            about = _cached(
+                loaded.about,
+                cid,
+                lambda chunk=chunk: (
+                    lexicon.article_subjects(chunk.doc_id)
+                    | lexicon.subjects_in(f"{chunk.section}\n{chunk.text}")
+                ),
+            )
             if not about & asked:
                 fused[cid] *= 0.5
 
     def _is_duplicate(
-        self, cid: str, kept: list[Hit], words: dict[str, frozenset[str]] | None = None
+        self, cid: str, kept: list[Hit], chunks: dict[str, Chunk], loaded: _Loaded
     ) -> bool:
         """Same words, same evidence: a mirrored or quoted passage adds nothing new.
 
@@ -308,11 +400,14 @@ class Retriever:
         text, so vector similarity would keep a copy published under another title.
         """
         limit = self.settings.retrieval.duplicate_overlap
-        words = words if words is not None else self._words
-        mine = words[cid]
+
+        def words(c: str) -> frozenset[str]:
+            return _cached(loaded.words, c, lambda: frozenset(tokenize(chunks[c].text)))
+
+        mine = words(cid)
         figures = _numbers(mine)
         return any(
-            word_overlap(mine, words[h.chunk.chunk_id]) >= limit
-            and _numbers(words[h.chunk.chunk_id]) == figures  # other figures: other evidence
+            word_overlap(mine, words(h.chunk.chunk_id)) >= limit
+            and _numbers(words(h.chunk.chunk_id)) == figures  # other figures: other evidence
             for h in kept
         )

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from advisor import index as index_module
 from advisor.cli import main
 from advisor.index import build_index, open_client, read_manifest, store_path
 from advisor.retrieve import Retriever
@@ -147,15 +146,16 @@ def test_writes_are_batched_to_the_store_maximum(
     from chromadb.api.client import Client
 
     monkeypatch.setattr(Client, "get_max_batch_size", lambda self: 7)
+    from chromadb.api.models.Collection import Collection
+
     calls: list[int] = []
-    original_add = index_module._batches
+    original_add = Collection.add
 
-    def counting(items: list, size: int) -> list[slice]:
-        parts = original_add(items, size)
-        calls.extend(p.stop - p.start for p in parts)
-        return parts
+    def counting(self, ids, *args, **kwargs):
+        calls.append(len(ids))
+        return original_add(self, ids, *args, **kwargs)
 
-    monkeypatch.setattr(index_module, "_batches", counting)
+    monkeypatch.setattr(Collection, "add", counting)
     first = build_index(settings, HashEmbedder())
     total = first.embedded_chunks
     assert total == 120 and max(calls) <= 7

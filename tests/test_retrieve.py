@@ -63,7 +63,7 @@ def test_hits_carry_metadata_and_scores(retriever: Retriever) -> None:
 
 def test_keyword_search_finds_exact_acronyms(retriever: Retriever) -> None:
     top = retriever.keyword("CPB", 3)
-    assert top and "CPB" in retriever.chunks[top[0][0]].text
+    assert top and "CPB" in retriever.passages([top[0][0]])[top[0][0]].text
 
 
 def test_near_duplicate_passages_are_collapsed(settings: Settings, real_embedder) -> None:
