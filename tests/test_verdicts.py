@@ -197,3 +197,12 @@ def test_a_comparison_searches_each_side(first: Advisor) -> None:
     reply = first.ask(question)
     cited = " ".join(c.section for c in reply.citations)
     assert "pay" in cited.lower() or "salar" in cited.lower()
+
+
+def test_what_is_written_only_of_another_job_is_said_to_be_about_that_job(first: Advisor) -> None:
+    """Only billing's stress is written about: the answer says so, never as if of coders."""
+    reply = first.ask("Is medical coding stressful?")
+    assert not reply.refused
+    assert lead(reply).startswith("The articles don't say this about medical coders.")
+    assert "medical billers" in lead(reply)
+    assert "Medical billing can be a stressful job" in reply.answer

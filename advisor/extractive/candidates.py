@@ -30,7 +30,7 @@ ANAPHORA = re.compile(r"^(?:they|this|that|these|those|it|their|both)\b", re.I)
 DANGLING = re.compile(
     r"^(?:they|them|their|this|that|these|those|its|such|both|also|however|by contrast"
     r"|in contrast|on the other hand|because of (?:this|these|that)|as a result|similarly"
-    r"|likewise|therefore|other|another|the other)\b"
+    r"|likewise|therefore|instead|other|another|the other)\b"
     # "The day-to-day work, however, is…"
     r"|^[^,]{0,40}, (?:however|though|by contrast|in contrast|too|instead),",
     re.I,

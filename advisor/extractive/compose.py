@@ -31,6 +31,8 @@ from advisor.knowledge.lexicon import Lexicon
 from advisor.knowledge.scope import join_names, plural
 
 DENIAL_OPENER = "None of the articles reports"
+# A comparison gets a point about each side, even one weaker than the answer's own points
+SIDE_FLOOR = 0.6
 
 
 def cite(c: Candidate) -> str:
@@ -122,8 +124,10 @@ def _lead(chosen: list[Candidate], wanted: list[str]) -> Candidate:
     """The best sentence, preferring one that names what the question asks about; a
     sentence that points back ("These programs…") is led by the one it points at."""
     best = chosen[0]
-    if DANGLING.match(best.text) and best.before is not None and best.before in chosen:
-        return best.before
+    if DANGLING.match(best.text):
+        if best.before is not None and best.before in chosen:
+            return best.before
+        best = next((c for c in chosen if not DANGLING.match(c.text)), best)
     if not wanted or any(e in best.entities for e in wanted):
         return best
     naming = [c for c in chosen if any(e in c.entities for e in wanted)]
@@ -161,6 +165,7 @@ def _comparison_answer(
     else:
         lead_text, rest = _with_continuation(_lead(chosen, wanted), chosen)
         lines = [lead_text]
+    rest = [c for c in rest if not DANGLING.match(c.text)]  # blocks reorder: nothing before
     sides = {k: [c for c in rest if [e for e in wanted if e in c.entities] == [k]] for k in wanted}
     if not all(sides.values()):
         return [*lines, "", *(f"- {cite(c)}" for c in in_reading_order(rest))]
@@ -171,6 +176,32 @@ def _comparison_answer(
         heading = f"**{side_name(lex, key, capital=True)}**"
         lines += ["", heading, *(f"- {cite(c)}" for c in in_reading_order(group))]
     return lines
+
+
+def _said_of_another(
+    question: str, passages: Sequence[Chunk], wanted: list[str], lex: Lexicon
+) -> list[str]:
+    """ "Is coding stressful?" when only billing's stress is written about: say the articles
+    don't say it of coders, and what they say of the other job, never as if of coders."""
+    jobs = [k for k in wanted if lex.subjects[k].kind == "occupation"]
+    if not jobs:
+        return []
+    others = [c for c in candidates_from(passages, lex) if c.entities and not c.vague]
+    others = [c for c in others if not set(c.entities) & set(wanted)]
+    score(question, others, lex)  # halved for not naming the asked job: half the bar
+    best = select(others, 1, floor=0.5)
+    if not best or DANGLING.match(best[0].text):
+        return []
+    about = [k for k in best[0].entities if k in lex.subjects][:1]
+    if not about:
+        return []
+    asked = join_names([plural(k) for k in jobs])
+    return [
+        f"The articles don't say this about {asked}. What they say about "
+        f"{side_name(lex, about[0])}:",
+        "",
+        f"- {cite(best[0])}",
+    ]
 
 
 def _denial(question: str, candidates: list[Candidate], wanted: list[str], lex: Lexicon) -> str:
@@ -268,12 +299,15 @@ def _lines(
             return [denial, "", *lines] if denial else lines
     chosen = fit(select(candidates, max_points, floor=1.0), max_words)
     if not chosen:
-        return []
+        return _said_of_another(question, passages, wanted, lex)
     if len(wanted) >= 2 and COMPARE_QUESTION.search(question):
         for name in wanted:  # "X vs Y" gets X, Y and the comparison
             if not any(name in c.entities and len(c.entities) == 1 for c in chosen):
-                side = [c for c in candidates if name in c.entities and c not in chosen
-                        and c.score >= 1.0 and not any(repeats(c, o) for o in chosen)]  # fmt: skip
+                side = [
+                    c for c in candidates
+                    if name in c.entities and c not in chosen and c.score >= SIDE_FLOOR
+                    and not any(repeats(c, o) for o in chosen) and not DANGLING.match(c.text)
+                ]  # fmt: skip
                 chosen += sorted(side, key=lambda c: -c.score)[:1]
         ranked = sorted(candidates, key=lambda c: -c.score)
         return _comparison_answer(question, wanted, chosen, ranked, lex)

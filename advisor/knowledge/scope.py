@@ -134,11 +134,11 @@ def _asked(lexicon: Lexicon, question: str) -> tuple[list[Mention], list[tuple[i
 # "electrician or plumber", "RNs earn more than nurse practitioners": whatever is compared
 # with a job is a job too, whether or not the library lists it.
 _COMPARED = re.compile(
-    r"(?:\s+[a-z]+){0,2}?\s*,?\s*(?:(?:more|less|better|worse|higher|lower)\s+than|or|and|vs\.?"
+    r"(?:\s+[a-z]+\b){0,2}?\s*,?\s*\b(?:(?:more|less|better|worse|higher|lower)\s+than|or|and|vs\.?"
     r"|versus|compared (?:with|to))\s+(?:an?\s+|the\s+)?"
     r"(?P<job>[a-z][a-z-]+(?:\s+[a-z][a-z-]+){0,2}?)"
-    r"(?=\s*(?:[?,.;!:]|$|\b(?:which|who|in|at|for|earn|make|pay|do|does|have|get|need|work"
-    r"|is|are|can|should)\b))",
+    r"(?=\s*(?:[?,.;!:]|$|\b(?:which|who|in|at|for|earn|earns|make|makes|pay|pays|paid|do|does"
+    r"|have|get|need|work|is|are|can|should|better|best|more|less|worse|higher|lower)\b))",
     re.I,
 )
 
