@@ -194,8 +194,8 @@ class Advisor:
     def _unless_it_needs_context(self, question: str, recent: Sequence[Turn]) -> str:
         """A question that names nothing ("Which certification should I get?") after one
         about an occupation is about that occupation when that makes the search more
-        confident. Credentials are not carried ("Is CCS better than CPC?" then "How long
-        does training take?" is a new topic), nor anything into an off-topic question or
+        confident. Credentials are not carried (a question comparing two certifications, then
+        "How long does training take?", is a new topic), nor anything into an off-topic question or
         one naming a job the articles do not cover."""
         lexicon = self.retriever.lexicon
         context = [
@@ -292,8 +292,8 @@ class Advisor:
     def _stream_parts(self, parts: list[str], history: Sequence[Turn]) -> Iterator[str | Reply]:
         """One short, cited block per part, numbered across the whole reply; a part the
         articles do not cover says so, and when none is covered the reply is the refusal.
-        Each part sees the ones before it as conversation, so "What is PALS? How long is
-        it?" resolves "it"."""
+        Each part sees the ones before it as conversation, so in "What is <a credential>?
+        How long is it?" the second part resolves "it"."""
         replies: list[Reply] = []
         turns = list(history)
         for part in parts:

@@ -116,3 +116,18 @@ def real_index(settings: Settings, real_embedder: MemoEmbedder) -> Settings:
     """This test's own index of the committed corpus, with real embeddings."""
     build_index(settings, real_embedder)
     return settings
+
+
+@pytest.fixture
+def browser():
+    """Headless Debian Chromium for the page tests (tests/browser.py launches it)."""
+    from playwright.sync_api import sync_playwright
+
+    from .browser import CHROMIUM, launch_chromium
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: `make test` installs it with apt-get")
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        yield browser
+        browser.close()

@@ -14,13 +14,11 @@ from advisor.retrieve import Retriever
 from advisor.settings import IndexSettings, Settings
 
 from .browser import (
-    CHROMIUM,
     SIZES,
     artifacts_dir,
     ask,
     axe_source,
     axe_violations,
-    launch_chromium,
     send,
     serve,
     wait_answer,
@@ -34,18 +32,6 @@ HOSTILE = "See ![badge](http://evil.test/pixel.png) and [salary data](http://evi
 @pytest.fixture
 def app_url(real_index: Settings, real_embedder) -> Iterator[str]:
     yield from serve(real_index, Advisor(real_index, Retriever(real_index, real_embedder)))
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: `make test` installs it with apt-get")
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        yield browser
-        browser.close()
 
 
 def open_page(browser, url: str, size: str = "desktop", theme: str = "light"):

@@ -23,7 +23,7 @@ from advisor.index import build_index
 from advisor.retrieve import Retriever
 from advisor.settings import IndexSettings, Settings, get_settings
 
-from .browser import CHROMIUM, SIZES, ask, axe_source, axe_violations, launch_chromium, serve
+from .browser import SIZES, ask, axe_source, axe_violations, serve
 from .conftest import REPO
 from .test_llm_server import Behaviour, QuietServer, Stub, _handler, cite
 from .test_page import open_page
@@ -65,18 +65,6 @@ READ_CHART = """(index) => {
     answer: row.querySelector('.answer-text').innerText,
   };
 }"""
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: `make test` installs it with apt-get")
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        yield browser
-        browser.close()
 
 
 def library_settings(tmp_path: Path, corpus: Path, embedder) -> Settings:

@@ -109,7 +109,7 @@ def _table_row(text: str, line: str) -> str:
 def _units(text: str) -> list[tuple[int, str, bool]]:
     """Sentences, with a list and its "…including:" line joined into one unit.
 
-    A list of credentials is one answer ("CPC; CCA; CCS"), not six fragments
+    A list of credentials is one answer ("A; B; C"), not six fragments
     that each say too little to be chosen.
     """
     sentences = [_table_row(text, text[a:b]) for a, b in split_sentences(text)]
