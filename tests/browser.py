@@ -80,6 +80,27 @@ def ask(page, question: str, answers_before: int) -> str:
     return wait_answer(page, answers_before)
 
 
+def open_citation(scope, index: int = 0):
+    """Click citation chip `index` in `scope` until its source card is open; return the card.
+
+    A click can land beside a chip that moved an instant after Playwright located it (the
+    chat settles on a loaded machine), so a card still closed after a second is clicked
+    again; the card that opens must still be the one the chip names."""
+    chip = scope.locator("button.cite").nth(index)
+    target = chip.get_attribute("value").split(":")[0]
+    card = scope.locator(f"details#{target}")
+    for attempt in range(3):
+        chip.scroll_into_view_if_needed()
+        chip.click()
+        try:
+            card.locator(".source-passage.active").wait_for(state="visible", timeout=2_000)
+            return card
+        except Exception:
+            if attempt == 2:
+                raise
+    return card
+
+
 def axe_source() -> str | None:
     for path in AXE_PATHS:
         if path.exists():

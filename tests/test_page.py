@@ -19,6 +19,7 @@ from .browser import (
     ask,
     axe_source,
     axe_violations,
+    open_citation,
     send,
     serve,
     wait_answer,
@@ -70,9 +71,8 @@ def test_first_answer_fast_composer_visible_and_chips_open_their_passage(
     card = page.locator("#chat details.source-card").first
     assert "Medical Billing vs. Medical Coding" in card.locator("summary").inner_text()
     assert not card.locator(".source-passage").first.is_visible()
-    chip.click()
+    open_citation(page.locator("#chat"))
     passage = page.locator("#m1-s1-p1")
-    passage.wait_for(state="visible")
     assert "CCS professionals typically work with complex code" in passage.inner_text()
     assert passage.locator("mark").count() >= 1
     assert "unknown" not in card.inner_text() and "not stated" not in card.inner_text()
@@ -111,12 +111,7 @@ def test_an_earlier_answers_chips_point_at_its_own_sources(app_url: str, browser
     ask(page, "How much do medical billers make?", 1)
     assert bots.nth(0).locator(".answer-sources").text_content() == before
     for index in (0, 1):  # each chip opens a card inside its own answer
-        chip = bots.nth(index).locator("button.cite").first
-        chip.scroll_into_view_if_needed()
-        chip.click()
-        target = chip.get_attribute("value").split(":")[0]
-        card = bots.nth(index).locator(f"details#{target}")
-        card.locator(".source-passage").first.wait_for(state="visible")
+        open_citation(bots.nth(index))
     first = bots.nth(0).locator("details.source-card[open] .source-passage").first.inner_text()
     assert "CCS professionals" in first
     second = bots.nth(1).locator("details.source-card[open]").first.inner_text()
