@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +69,13 @@ class IndexSettings(BaseModel):
         10.0, gt=0, description="Seconds to wait for the chroma server before giving up."
     )
     collection_prefix: str = Field("advisor", description="Prefix of chroma collection names.")
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, path: Path) -> Path:
+        """Relative to where the command runs, fixed once: the keyword file is opened by URI,
+        which must be absolute, and a later chdir must not move the index."""
+        return path.expanduser().absolute()
 
 
 class RetrievalSettings(BaseModel):

@@ -107,6 +107,19 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
     assert "No such command" in err
 
 
+def test_a_relative_index_path_is_searched_from_where_the_command_runs(
+    cli_index, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ADVISOR_INDEX__PATH=index (relative, as a maintainer types it) used to fail as a
+    damaged index: the keyword file is opened by URI, which must be absolute."""
+    index = cli_index.index.path
+    monkeypatch.chdir(index.parent)
+    monkeypatch.setenv("ADVISOR_INDEX__PATH", index.name)
+    code, out, err = run(["search", "coder certification", "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)  # a list of hits
+
+
 @pytest.mark.slow
 def test_real_process_has_no_traceback_for_bad_input(tmp_path: Path) -> None:
     env = {**os.environ, "ADVISOR_INDEX__PATH": str(tmp_path / "index")}
