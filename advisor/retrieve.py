@@ -1,9 +1,10 @@
-"""Hybrid retrieval: dense (chroma) and keyword (BM25), fused by reciprocal rank.
+"""Hybrid retrieval: dense (chroma) and keyword (BM25), fused by relative score.
 
 Dense search finds paraphrases ("how much do coders earn" ~ "salary");
-BM25 finds exact terms the embedder blurs (acronyms, credentials). Reciprocal-rank
-fusion combines the two rankings without calibrating their scores against
-each other. Passages that say the same thing are collapsed so the top k are
+BM25 finds exact terms the embedder blurs (acronyms, credentials). Each list's
+scores are scaled to 0..1 over its own candidates and the two are added with a
+weight (Weaviate's "relative score fusion"), so a passage far ahead in one list
+stays ahead. Passages that say the same thing are collapsed so the top k are
 k different pieces of evidence.
 
 Nothing is loaded per passage at start-up: the keyword index is a file
@@ -69,13 +70,29 @@ def _numbers(words: frozenset[str]) -> frozenset[str]:
     return frozenset(w for w in words if any(ch.isdigit() for ch in w))
 
 
-def reciprocal_rank_fusion(rankings: list[list[str]], k: int) -> dict[str, float]:
-    """Sum of 1/(k + rank) over the rankings an id appears in (Cormack et al., 2009)."""
-    scores: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
-    return scores
+def relative_score_fusion(
+    dense: dict[str, float], keyword: dict[str, float], dense_weight: float
+) -> dict[str, float]:
+    """Min-max scaled scores, weighted and added; a passage one list lacks gets 0 there.
+
+    Reciprocal-rank fusion (which it replaced) keeps only ranks: a passage first by a
+    wide margin in dense search and eighth in BM25 fell to fourth. Measured on both
+    libraries' labelled and paraphrase sets (hit@3/MRR, `make bench`): first library
+    0.917/0.840 -> 0.958/0.844 and 0.952/0.848 -> 1.0/0.921; careers 1.0/0.946 (same)
+    and 0.870/0.726 -> 0.870/0.767. Weights 0.4-0.7 and z-score scaling did no better.
+    """
+
+    def scaled(scores: dict[str, float]) -> dict[str, float]:
+        if not scores:
+            return {}
+        low, high = min(scores.values()), max(scores.values())
+        return {c: (v - low) / (high - low) if high > low else 1.0 for c, v in scores.items()}
+
+    d, k = scaled(dense), scaled(keyword)
+    return {
+        c: dense_weight * d.get(c, 0.0) + (1.0 - dense_weight) * k.get(c, 0.0)
+        for c in d.keys() | k.keys()
+    }
 
 
 # Per-generation caches of what a passage is about and its words; cleared when this full.
@@ -348,11 +365,10 @@ class Retriever:
         started = time.perf_counter()
         chunks = {cid: chunk for cid, _, chunk in dense}
         chunks.update(self._fetch(loaded, [c for c, _ in keyword if c not in chunks]))
-        ranked = [[c for c, *_ in dense], [c for c, _ in keyword if c in chunks]]
-        fused = reciprocal_rank_fusion(ranked, cfg.rrf_k)
-        self._prefer_asked_subjects(query, fused, chunks, loaded)
         dense_scores = {cid: sim for cid, sim, _ in dense}
-        bm25_scores = dict(keyword)
+        bm25_scores = {cid: score for cid, score in keyword if cid in chunks}
+        fused = relative_score_fusion(dense_scores, bm25_scores, cfg.dense_weight)
+        self._prefer_asked_subjects(query, fused, chunks, loaded)
         hits: list[Hit] = []
         for cid in sorted(fused, key=lambda c: (-fused[c], c)):
             if self._is_duplicate(cid, hits, chunks, loaded):

@@ -79,11 +79,13 @@ class IndexSettings(BaseModel):
 
 
 class RetrievalSettings(BaseModel):
-    """Hybrid retrieval: dense and BM25 candidate lists fused by reciprocal rank."""
+    """Hybrid retrieval: dense and BM25 candidate lists fused by relative score."""
 
     k: int = Field(5, ge=1, le=50, description="Passages returned after fusion.")
     candidates: int = Field(20, ge=1, le=200, description="Candidates taken from each retriever.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    dense_weight: float = Field(
+        0.5, ge=0.0, le=1.0, description="Dense search's share of the fused score (BM25: the rest)."
+    )
     duplicate_overlap: float = Field(
         0.8, ge=0.0, le=1.0, description="Word-set overlap (Jaccard) at which passages are one."
     )

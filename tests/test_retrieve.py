@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from advisor.labels import RetrievalCase, load_retrieval_set
-from advisor.retrieve import Retriever, reciprocal_rank_fusion
+from advisor.retrieve import Retriever, relative_score_fusion
 from advisor.settings import Settings
 from advisor.text import QuestionError
 
@@ -88,6 +88,13 @@ def test_unusable_queries_raise_a_question_error(retriever: Retriever, query: st
         retriever.search(query)
 
 
-def test_rrf_rewards_agreement() -> None:
-    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "a", "d"]], k=60)
-    assert fused["a"] == fused["b"] > fused["c"] == fused["d"]
+def test_fusion_rewards_agreement_and_keeps_a_wide_lead() -> None:
+    dense = {"a": 0.9, "b": 0.5, "c": 0.4}
+    keyword = {"b": 12.0, "a": 10.0, "d": 2.0}
+    fused = relative_score_fusion(dense, keyword, dense_weight=0.5)
+    assert fused["a"] > fused["b"] > fused["c"] == fused["d"] == 0.0
+    # far ahead in one list, last in the other: still above a passage middling in both
+    lead = relative_score_fusion({"x": 0.9, "y": 0.5, "z": 0.45}, {"y": 5, "z": 4.5, "x": 4},
+                                 dense_weight=0.5)  # fmt: skip
+    assert lead["x"] > lead["z"]
+    assert relative_score_fusion({}, {"only": 3.0}, 0.5) == {"only": 0.5}
