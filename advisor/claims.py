@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from advisor.chunking import Chunk
 from advisor.figures import Figure, clause_around, extract_figures
+from advisor.knowledge.derive import cued_names
 from advisor.knowledge.facts import (
     FigureFact,
     PassageReader,
@@ -69,6 +70,7 @@ class Stated:
     stats: frozenset[str] = frozenset()
     years: frozenset[int] = frozenset()
     reporters: tuple[str, ...] = ()
+    unknown_reporters: tuple[str, ...] = ()  # "according to Indeed": no article names them
 
 
 # Statistics a reply may name that a source must name too ("range" is only a shape).
@@ -85,20 +87,30 @@ def stated_about(
 ) -> Stated:
     """Read a reply's figure the way sources are read; an unnamed subject is the question's."""
     clause = clause_around(sentence, figure.start, figure.end)
-    at = figure.start - max(0, sentence.find(clause))
+    at_clause = max(0, sentence.find(clause))
+    at = figure.start - at_clause
     subjects = stated_subjects(lexicon, sentence, figure, quoted)
     if not subjects and question_subjects:
         subjects = (question_subjects,)
+    unknown = () if quoted else tuple(
+        name for name in cued_names(sentence[: at_clause + len(clause)], lone_words=True)
+        if not lexicon.reporters_in(name) and not lexicon.subjects_in(name)
+    )  # fmt: skip
     return Stated(
         subjects,
         statistic_of(clause, at, window=45) & CHECKED_STATS,
         year_of(clause, at, at + len(figure.text)) | years_in(label),
         tuple(lexicon.reporters_in(f"{label} {clause}")),
+        unknown,
     )
 
 
 def mismatch(stated: Stated, fact: FigureFact, lexicon: Lexicon) -> str | None:
-    """Why `fact` does not support what the reply states, or None when it does."""
+    """Why `fact` does not support what the reply states, or None when it does.
+
+    A duration is not dated: "about 3 years" of training in a row that also gives
+    "Median pay (May 2023)" is not a 2023 figure, and a label's publication year
+    ("Career Advisor team, February 2024:") does not date it either."""
     keys = fact.subject_keys
     for group in stated.subjects:
         if (
@@ -112,11 +124,15 @@ def mismatch(stated: Stated, fact: FigureFact, lexicon: Lexicon) -> str | None:
     if stated.stats and not stated.stats <= fact.stats:
         said = " or ".join(sorted(fact.stats & CHECKED_STATS)) or "no particular statistic"
         return f"stated as {' / '.join(sorted(stated.stats))}, but the source gives {said}"
-    if stated.years and not stated.years & fact.years:
+    if stated.years and fact.figure.kind != "duration" and not stated.years & fact.years:
         when = ", ".join(str(y) for y in sorted(fact.years)) or "no year"
         return (
             f"stated for {', '.join(map(str, sorted(stated.years)))}, but the source gives {when}"
         )
+    unknown = [n for n in stated.unknown_reporters if n.lower() not in fact.sentence.lower()]
+    if unknown:
+        who = f"{fact.reporter} reported it" if fact.reporter else "the source names no one"
+        return f"attributed to {', '.join(unknown)}, but {who}"
     if stated.reporters and fact.reporter and fact.reporter not in stated.reporters:
         return f"attributed to {', '.join(stated.reporters)}, but {fact.reporter} reported it"
     return None

@@ -37,7 +37,13 @@ LIST_QUESTION = re.compile(
 )
 COMPARE_QUESTION = re.compile(r"\b(vs\.?|versus|better|or|compared?|difference|differ)\b", re.I)
 # Words that frame a question rather than say what it is about ("which job is better…").
-FRAMING_TOKENS = frozenset(tokenize("better best good job jobs career careers option options"))
+FRAMING_TOKENS = frozenset(
+    tokenize("better best good job jobs career careers option options take takes get need")
+)
+# "Which certification…?", "What exam do … take?": a credential by name is the answer.
+CREDENTIAL_QUESTION = re.compile(
+    r"\b(?:certif\w*|credentials?|exams?|examinations?|licen[cs]\w*|boards?)\b", re.I
+)
 DEFINITION_QUESTION = re.compile(r"^\s*what (?:is|are)\b", re.I)
 DEFINITION = re.compile(r"^[^.]{0,80}\b(?:is|are) (?:a|an|the)\b", re.I)
 # "What does a PTA do?", "day to day", "duties": the work itself.

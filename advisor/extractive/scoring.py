@@ -15,6 +15,7 @@ from advisor.intent import (
     COMPARATIVE,
     COMPARE_QUESTION,
     COST_QUESTION,
+    CREDENTIAL_QUESTION,
     DEFINITION,
     DEFINITION_QUESTION,
     DUTIES_HEADING,
@@ -42,13 +43,18 @@ def score(question: str, candidates: list[Candidate], lex: Lexicon) -> None:
     total = len(candidates) or 1
     wanted = question_subjects(lex, question)
     subject_tokens = set(tokenize(" ".join(lex.words())))
-    pay, duration = bool(PAY_QUESTION.search(question)), bool(TIME_QUESTION.search(question))
+    pay = bool(PAY_QUESTION.search(question))
+    # "…a hygienist in 9 months, yeah?" asks how long as surely as "how long…?" does
+    duration = bool(TIME_QUESTION.search(question)) or any(
+        f.kind == "duration" for f in extract_figures(question)
+    )
     listing = bool(LIST_QUESTION.search(question))
     comparing = len(wanted) >= 2 and bool(COMPARE_QUESTION.search(question))
     cost, more = bool(COST_QUESTION.search(question)), bool(MORE_QUESTION.search(question))
     where = bool(WHERE_QUESTION.search(question))
     defining = bool(DEFINITION_QUESTION.search(question))
     duties = bool(DUTIES_QUESTION.search(question))
+    credential = bool(CREDENTIAL_QUESTION.search(question))
     # rare words count more; words naming the subject already earn the entity bonus
     weights = {
         t: math.log(1 + total / df.get(t, 1))
@@ -66,6 +72,8 @@ def score(question: str, candidates: list[Candidate], lex: Lexicon) -> None:
             c.score *= 0.5
         if defining and DEFINITION.search(c.text) and not c.is_list:
             c.score += 0.8  # "What is PALS?" wants "PALS is a …", not the steps to get it
+        if credential and any(lex.subjects[e].kind == "credential" for e in c.entities):
+            c.score += 0.8  # "Which certification should I get?" wants one named
         if duties and not pay:  # "What does a PTA do?" wants the work, not the pay
             c.score *= 0.4 if c.has_figure else 1.0
             if DUTIES_HEADING.search(c.chunk.section):

@@ -118,7 +118,8 @@ _CREDENTIAL_CONTEXT = re.compile(
 _CREDENTIAL_START = re.compile(r"^(?:Certified|Certificate|Registered|Accredited|Chartered)\b")
 _REPORTER_CUES = (
     re.compile(
-        r"\b(?:according to|reported by|data from|figures from|survey by|from)\s+(?:the\s+)?"
+        r"\b(?:[Aa]ccording to|[Rr]eported by|[Dd]ata from|[Ff]igures from|[Ss]urvey by|from)"
+        r"\s+(?:the\s+)?"
         r"((?:(?:(?:[A-Z]\.)+|[A-Z][\w&'’-]*)(?: (?:of|for|and|&) | )?){1,6})"
     ),
     re.compile(
@@ -127,6 +128,12 @@ _REPORTER_CUES = (
         r"|found|says|lists|notes)\b"
     ),
 )
+_STRONG_CUE = re.compile(
+    r"(?:according to|reported by|data from|figures from|survey by|per)\b", re.I
+)
+# "Per ZipRecruiter, …" in a reply; not read from articles, where "per Section 4 rules" names no
+# reporter
+_PER = re.compile(r"(?:^|[.;:]\s+)[Pp]er\s+(?:the\s+)?((?:[A-Z][\w&'’.-]*\s?){1,4}),")
 _NOT_REPORTERS = frozenset(
     """The This That These Those It They A An In On For And But Job Jobs Salary Salaries
     January February March April May June July August September October November December
@@ -363,10 +370,14 @@ def derive_article(doc_id: str, title: str, text: str) -> ArticleKnowledge:
     return ArticleKnowledge(doc_id, list(subjects.values()), reporters, dict(evidence))
 
 
-def derive_reporters(text: str) -> dict[str, list[str]]:
-    """Organisations figures are attributed to, with their acronyms where the text gives them."""
-    names: Counter[str] = Counter()
-    for pattern in _REPORTER_CUES:
+def cued_names(text: str, lone_words: bool = False) -> list[str]:
+    """Names a figure is attributed to ("according to the BLS", "PayScale reports").
+
+    One plain capitalised word is usually a sentence start, so it counts only with
+    `lone_words` and right after a cue ("according to Indeed"): the guard reads a
+    reply's own attributions that way; deriving a library's reporters does not."""
+    names: list[str] = []
+    for pattern in (*_REPORTER_CUES, _PER) if lone_words else _REPORTER_CUES:
         for m in pattern.finditer(text):
             name = re.sub(r"\s+(?:of|for|and|&)?\s*$", "", m.group(1).strip()).strip(" .,'’")
             name = re.sub(r"^(?:The|the)\s+", "", name)
@@ -374,9 +385,16 @@ def derive_reporters(text: str) -> dict[str, list[str]]:
                 continue
             if len(name.split()) > 6 or len(name) < 2:
                 continue
-            if " " not in name and not re.search(r"[A-Z].*[A-Z]", name):
-                continue  # one plain capitalised word is a sentence start, not a name
-            names[name] += 1
+            lone = " " not in name and not re.search(r"[A-Z].*[A-Z]", name)
+            if lone and not (lone_words and _STRONG_CUE.match(m.group(0).lstrip())):
+                continue
+            names.append(name)
+    return names
+
+
+def derive_reporters(text: str) -> dict[str, list[str]]:
+    """Organisations figures are attributed to, with their acronyms where the text gives them."""
+    names = Counter(cued_names(text))
     expansions = dict(_expansions(text))
     groups: dict[str, list[str]] = {}
     for name in names:
