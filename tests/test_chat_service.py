@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from advisor.answer import Advisor
+from advisor.chat_service import ChatService, empty_session
 from advisor.index import build_index, read_manifest
-from advisor.page import ChatService, empty_session
 from advisor.retrieve import Retriever
 from advisor.settings import Settings
 

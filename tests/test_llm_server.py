@@ -17,9 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from advisor.answer import Advisor, Turn
+from advisor.chat_service import friendly_error
 from advisor.cli import main
 from advisor.generators import GeneratorUnavailableError
-from advisor.page import friendly_error
 from advisor.retrieve import Retriever
 from advisor.settings import Settings, get_settings
 

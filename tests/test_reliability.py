@@ -191,8 +191,8 @@ def test_unwritable_feedback_file_is_reported_on_the_page(
 ) -> None:
     import gradio as gr
 
+    from advisor.chat_service import ChatService
     from advisor.feedback import FeedbackError, record_feedback
-    from advisor.page import ChatService
 
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where a folder should be")
@@ -311,7 +311,7 @@ def test_rebuilds_under_the_live_page_fail_no_answer(
 ) -> None:
     """The page's own path (ChatService.api_ask, as gradio_client calls it) during rebuilds."""
     from advisor.answer import Advisor
-    from advisor.page import ChatService
+    from advisor.chat_service import ChatService
 
     build_index(settings, hash_embedder)
     service = ChatService(settings, Advisor(settings, Retriever(settings, hash_embedder)))
@@ -350,7 +350,7 @@ def test_three_thousand_page_answers_during_rebuilds_fail_none(
 ) -> None:
     """Issue 10: rebuilds under a live page fail 0 requests in at least 3,000."""
     from advisor.answer import Advisor
-    from advisor.page import ChatService
+    from advisor.chat_service import ChatService
 
     build_index(settings, hash_embedder)
     service = ChatService(settings, Advisor(settings, Retriever(settings, hash_embedder)))

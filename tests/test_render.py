@@ -127,9 +127,9 @@ def test_feedback_is_appended_as_json_lines(tmp_path: Path) -> None:
 
 
 def test_page_errors_are_friendly_and_say_how_to_fix() -> None:
+    from advisor.chat_service import friendly_error, too_long
     from advisor.generators import GeneratorUnavailableError
     from advisor.index import IndexUnavailableError
-    from advisor.page import friendly_error, too_long
     from advisor.text import QuestionError
 
     assert "advisor index" in friendly_error(IndexUnavailableError("no index at /x"))

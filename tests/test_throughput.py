@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from advisor.answer import Advisor
-from advisor.page import BUSY, ChatService, empty_session
+from advisor.chat_service import BUSY, ChatService, empty_session
 from advisor.retrieve import Retriever
 from advisor.settings import Settings, get_settings
 
