@@ -13,6 +13,7 @@ point to no passage are dropped first, so they cannot vouch for anything.
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -71,6 +72,25 @@ class Stated:
     years: frozenset[int] = frozenset()
     reporters: tuple[str, ...] = ()
     unknown_reporters: tuple[str, ...] = ()  # "according to Indeed": no article names them
+    where: tuple[str, ...] = ()  # "in California": a place or group the figure is put in
+
+
+# "in California", "across New England": where a reply puts a figure, in general English
+_WHERE = re.compile(
+    r"\b(?:[Ii]n|[Aa]cross|[Tt]hroughout)\s+(?:the\s+)?([A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})"
+)
+_MONTHS = frozenset(calendar.month_name[1:])
+
+
+def places_in(text: str, lexicon: Lexicon) -> tuple[str, ...]:
+    """Capitalised names a figure is put "in" that are not a month, a job or a reporter."""
+    return tuple(
+        name.rstrip(".")
+        for name in _WHERE.findall(text)
+        if name.split()[0] not in _MONTHS
+        and not lexicon.subjects_in(name)
+        and not lexicon.reporters_in(name)
+    )
 
 
 # Statistics a reply may name that a source must name too ("range" is only a shape).
@@ -102,6 +122,7 @@ def stated_about(
         year_of(clause, at, at + len(figure.text)) | years_in(label),
         tuple(lexicon.reporters_in(f"{label} {clause}")),
         unknown,
+        () if quoted else places_in(sentence[: at_clause + len(clause)], lexicon),
     )
 
 
@@ -129,6 +150,9 @@ def mismatch(stated: Stated, fact: FigureFact, lexicon: Lexicon) -> str | None:
         return (
             f"stated for {', '.join(map(str, sorted(stated.years)))}, but the source gives {when}"
         )
+    source = (fact.passage or fact.sentence).lower()
+    if missing := [w for w in stated.where if w.lower() not in source]:
+        return f"stated for {', '.join(missing)}, which the source does not name"
     unknown = [n for n in stated.unknown_reporters if n.lower() not in fact.sentence.lower()]
     if unknown:
         who = f"{fact.reporter} reported it" if fact.reporter else "the source names no one"

@@ -53,6 +53,7 @@ class FigureFact:
     years: frozenset[int]
     reporter: str | None
     sentence: str
+    passage: str = ""  # the whole passage, for what a reply may add ("in California")
 
     @property
     def subject_keys(self) -> frozenset[str]:
@@ -283,6 +284,7 @@ class PassageReader:
                         year_of(clause, at, end) or years or article_years,
                         reporter or article_reporter,
                         sentence,
+                        chunk.text,
                     )
                 )
         return found
