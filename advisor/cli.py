@@ -377,15 +377,16 @@ def eval_command(
     ] = None,
 ) -> None:
     from advisor import evaluate as ev
+    from advisor import libraries
     from advisor.evalset import dataset_paths, load_cases
     from advisor.gate import load_baseline
     from advisor.report import write_report
     from advisor.settings import PROJECT_ROOT
 
-    chosen = ev.choose_library(library, corpus, baseline)
+    chosen = libraries.choose_library(library, corpus, baseline)
     _, label = dataset_paths(dataset, chosen.datasets)
     cases = load_cases(dataset, chosen.datasets)
-    settings = ev.with_backend(ev.library_settings(get_settings(), chosen), backend)
+    settings = ev.with_backend(libraries.library_settings(get_settings(), chosen), backend)
     checker = ev.corpus_checker(settings)
     warnings: list[str] = []
     would_remove, retrieval = None, {}
@@ -393,7 +394,7 @@ def eval_command(
         graded, warnings = ev.run_with_answers(ev.read_answers(answers), cases, checker)
         config = f"answers:{label}"
     else:
-        with ev.library_advisor(settings, chosen) as advisor:
+        with libraries.library_advisor(settings, chosen) as advisor:
             advisor.guard = not no_guard
             graded, would_remove = ev.run_with_advisor(advisor, cases, checker, sys.stderr.isatty())
             retrieval = ev.labelled_retrieval(advisor, chosen) if label == "all" else {}

@@ -12,14 +12,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from advisor.answer import Advisor
 from advisor.cli import main
 from advisor.evalset import DatasetError, EvalCase, load_cases, load_dataset
-from advisor.evaluate import (
-    CORPORA_DIR,
-    corpus_chunks,
-    evaluate,
-    library_dirs,
-    run_with_advisor,
-    update_baseline,
-)
+from advisor.evaluate import corpus_chunks, evaluate, run_with_advisor, update_baseline
 from advisor.gate import (
     ALL,
     BASELINE_PATH,
@@ -29,6 +22,7 @@ from advisor.gate import (
     thresholds_for,
 )
 from advisor.generators import ChatModelGenerator
+from advisor.libraries import CORPORA_DIR, library_dirs
 from advisor.metrics import GATED_FIGURE_KINDS, FigureChecker, FigureIssue, Graded
 from advisor.report import write_report
 from advisor.retrieve import Retriever
