@@ -20,9 +20,9 @@ from typing import Literal
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from advisor.budget import within
 from advisor.chunking import Chunk
 from advisor.claims import FigureGuard, GuardedText, Removal, citations_in
-from advisor.extractive.compose import within
 from advisor.figures import extract_figures
 from advisor.followup import conversation_subjects, is_follow_up, standalone
 from advisor.generators import Generator, make_generator

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from advisor.answer import Advisor, Reply
+from advisor.budget import within
+from advisor.budget import words as count_words
 from advisor.claims import citations_in
-from advisor.extractive.compose import within
-from advisor.extractive.compose import words as count_words
 from advisor.index import build_index
 from advisor.parts import split_parts
 from advisor.prompts import REFUSAL_PHRASE

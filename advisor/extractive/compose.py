@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from advisor.budget import within, words
 from advisor.chunking import Chunk
 from advisor.extractive.candidates import (
     ANAPHORA,
@@ -219,14 +220,6 @@ def _denial(question: str, candidates: list[Candidate], wanted: list[str], lex: 
     return f"{DENIAL_OPENER} {figures}{who}; here is what they report."
 
 
-def words(text: str) -> int:
-    """Words a reader reads: not the [n] markers nor the bullet dashes."""
-    return sum(1 for w in _NOT_WORDS.sub(" ", text).split() if any(ch.isalnum() for ch in w))
-
-
-_NOT_WORDS = re.compile(r"\[\d+\]|^- |\*\*")
-
-
 def fit(ranked: list[Candidate], max_words: int) -> list[Candidate]:
     """The best sentences that fit in about `max_words`, best first: the budget drops the
     weakest points, not the last ones shown."""
@@ -239,30 +232,6 @@ def fit(ranked: list[Candidate], max_words: int) -> list[Candidate]:
         kept.append(c)
         used += size
     return kept
-
-
-def within(lines: list[str], max_words: int) -> list[str]:
-    """The answer cut to about `max_words`: whole points dropped from the end, never the
-    lead, never a heading left without its points."""
-    kept = list(lines)
-    while sum(map(words, kept)) > max_words:
-        points = [i for i, line in enumerate(kept) if line.startswith("- ")]
-        if len(points) <= 1:
-            break
-        del kept[points[-1]]
-        while kept and (not kept[-1].strip() or _HEADING.match(kept[-1])):
-            kept.pop()  # a heading or gap left with nothing under it
-    if _headings(lines) >= 2 > _headings(kept):  # one side's block alone: no blocks at all
-        kept = [line for line in kept if not _HEADING.match(line)]
-        kept = [line for i, line in enumerate(kept) if line or (i > 0 and kept[i - 1])]
-    return kept
-
-
-def _headings(lines: list[str]) -> int:
-    return sum(1 for line in lines if _HEADING.match(line))
-
-
-_HEADING = re.compile(r"^\*\*[^*]+\*\*$")
 
 
 def compose(
