@@ -67,6 +67,20 @@ def conversation_subjects(history: Sequence[TurnLike], lexicon: Lexicon) -> list
     return _names(lexicon, _last(history, "assistant"))[:2]
 
 
+def _recent_names(history: Sequence[TurnLike], lexicon: Lexicon, n: int) -> list[str]:
+    """The last `n` different subjects the student asked about, latest first."""
+    found: dict[frozenset[str] | str, str] = {}
+    for turn in reversed(history):
+        if turn.role != "user":
+            continue
+        for name in _names(lexicon, turn.content):
+            key = lexicon.subjects_in(name) or singular(name.lower())
+            found.setdefault(key, name)
+            if len(found) == n:
+                return list(found.values())
+    return list(found.values())
+
+
 def is_follow_up(question: str, lexicon: Lexicon) -> bool:
     """Does the question lean on the conversation rather than stand alone?"""
     return bool(_ELLIPSIS.search(question) or _REFERENCE.search(question))
@@ -92,6 +106,11 @@ def standalone(question: str, history: Sequence[TurnLike], lexicon: Lexicon) -> 
         if not _SET_REFERENCE.search(question):  # "they" are the subjects, not what was listed
             listed = []
         context = named_before or conversation_subjects(history, lexicon)
+        if _SET_REFERENCE.search(question) and not listed and len(context) == 1:
+            # "which of them pays more?" after "electricians?", then "and hygienists?": both
+            pair = _recent_names(history, lexicon, 2)
+            if len(pair) == 2:
+                return f"{question} {pair[1]} or {pair[0]}"
         extra = list(dict.fromkeys([*listed, *context]))
         return " ".join([question, *extra]) if extra else f"{question} ({last_user})"
     if elliptical:  # "And remote work?": the new topic, same subjects

@@ -312,6 +312,20 @@ def test_follow_up_names_the_certifications_the_last_answer_listed() -> None:
     assert "CPC" in condensed and "CCS" in condensed
 
 
+def test_which_of_them_after_two_jobs_asked_in_turn_compares_both() -> None:
+    """A student asks about one job, then "and what about <another>?", then which of them
+    pays more: the comparison is between the two jobs asked about, in any library."""
+    lexicon = corpus_lexicon()
+    history = [
+        Turn(role="user", content="How much do medical coders make?"),
+        Turn(role="assistant", content="… [1]."),
+        Turn(role="user", content="And what about medical billers?"),
+        Turn(role="assistant", content="… [1]."),
+    ]
+    condensed = standalone("Which of them pays more?", history, lexicon)
+    assert condensed == "Which of them pays more? medical coders or medical billers"
+
+
 @pytest.mark.parametrize(
     ("earlier", "question", "expected"),
     [
