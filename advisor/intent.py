@@ -44,6 +44,22 @@ FRAMING_TOKENS = frozenset(
 CREDENTIAL_QUESTION = re.compile(
     r"\b(?:certif\w*|credentials?|exams?|examinations?|licen[cs]\w*|boards?)\b", re.I
 )
+# "Do paralegals need a certificate?": whether something is required, answered by a sentence
+# that says so ("No state requires certification…"), not by one about what it involves.
+NEED_QUESTION = re.compile(
+    r"^\W*(?:do|does|did|is|are|can|must|will|should)\b.*\b(?:need|needs|require|required"
+    r"|have to|has to|mandatory|necessary)\b",
+    re.I,
+)
+REQUIREMENT = re.compile(
+    r"\b(?:requires?|required|requirements?|mandatory|optional|voluntary|necessary|not needed)\b",
+    re.I,
+)
+# "Is coding a good career for the future?": the outlook, answered by growth and openings
+OUTLOOK_QUESTION = re.compile(
+    r"\b(?:future|outlook|in demand|demand|growth|growing|job security|prospects|openings)\b", re.I
+)
+OUTLOOK = re.compile(r"\b(?:grow|grows|growth|growing|projected|projects|openings|demand)\b", re.I)
 DEFINITION_QUESTION = re.compile(r"^\s*what (?:is|are)\b", re.I)
 DEFINITION = re.compile(r"^[^.]{0,80}\b(?:is|are) (?:a|an|the)\b", re.I)
 # "What does a PTA do?", "day to day", "duties": the work itself.

@@ -31,10 +31,15 @@ DANGLING = re.compile(
     r"^(?:they|them|their|this|that|these|those|its|such|both|also|however|by contrast"
     r"|in contrast|on the other hand|because of (?:this|these|that)|as a result|similarly"
     r"|likewise|therefore|instead|other|another|the other)\b"
+    # "Within those limits, …", "Despite this, …", "At the same time, …"
+    r"|^(?:within|under|beyond|despite|given|with|after|before|in|for|on|at|of|from|besides)"
+    r" (?:those|these|this|that|such|the same)\b"
     # "The day-to-day work, however, is…"
     r"|^[^,]{0,40}, (?:however|though|by contrast|in contrast|too|instead),",
     re.I,
 )
+# "Source: U.S. Bureau of Labor Statistics (BLS)", "Source for pay: …": a credit, no answer
+CREDIT = re.compile(r"^\W*(?:sources?|data sources?|credits?|note)\b[^:.]{0,30}:", re.I)
 PROMISE = re.compile(
     r"\b(?:below (?:is|are|you)|(?:is|are|see) below|the following|here (?:is|are))\b", re.I
 )
@@ -224,7 +229,7 @@ def candidates_from(hits: Sequence[Chunk], lex: Lexicon) -> list[Candidate]:
             whose = _figure_subjects(clean, facts)
             if whose:  # a figure is about whom the guard reads it to be about
                 mentioned, vague = whose, False
-            if len(clean) < MIN_SENTENCE_CHARS or clean.endswith(":"):
+            if len(clean) < MIN_SENTENCE_CHARS or clean.endswith(":") or CREDIT.match(clean):
                 continue
             figures = extract_figures(clean)
             candidate = Candidate(

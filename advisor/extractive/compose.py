@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from advisor.budget import within, words
 from advisor.chunking import Chunk
@@ -133,6 +134,33 @@ def _lead(chosen: list[Candidate], wanted: list[str]) -> Candidate:
         return best
     naming = [c for c in chosen if any(e in c.entities for e in wanted)]
     return naming[0] if naming and naming[0].score >= 0.7 * best.score else best
+
+
+# "…, while …", "…, whereas …", "…; …": two clauses that may be about two subjects
+_CONTRAST = re.compile(r",?\s+(?:while|whereas)\s+|;\s+")
+
+
+def _own_clause(c: Candidate, wanted: list[str], lex: Lexicon) -> Candidate:
+    """ "Billing programs take months to two years, while PALS training is typically a
+    one-day course": asked about one subject, the lead is its own clause, word for word,
+    not a sentence that opens with another subject."""
+    if len(wanted) != 1 or c.is_list:
+        return c
+    spans, start = [], 0
+    for match in _CONTRAST.finditer(c.text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(c.text)))
+    if len(spans) != 2:
+        return c
+    about = [wanted[0] in lex.subjects_in(c.text[a:b]) for a, b in spans]
+    if about.count(True) != 1 or about[0]:
+        return c  # the sentence already opens with the subject asked about
+    a, b = spans[1]
+    clause = c.text[a:b].strip()
+    if len(clause.split()) < 5 or not clause[:1].isupper():
+        return c  # "coders earn more" alone would read as a new sentence only capitalised
+    return replace(c, text=clause.rstrip(".") + ".")
 
 
 def _with_continuation(lead: Candidate, chosen: list[Candidate]) -> tuple[str, list[Candidate]]:
@@ -280,6 +308,8 @@ def _lines(
                 chosen += sorted(side, key=lambda c: -c.score)[:1]
         ranked = sorted(candidates, key=lambda c: -c.score)
         return _comparison_answer(question, wanted, chosen, ranked, lex)
-    lead_text, rest = _with_continuation(_lead(chosen, wanted), chosen)
+    lead = _lead(chosen, wanted)
+    lead_text, rest = _with_continuation(_own_clause(lead, wanted, lex), chosen)
+    rest = [c for c in rest if c is not lead]
     bullets = [f"- {cite(c)}" for c in in_reading_order(rest)]
     return [lead_text, "", *bullets]

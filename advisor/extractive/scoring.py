@@ -8,6 +8,7 @@ greedy pick that skips near-repeats and sentences pointing at one not chosen.
 from __future__ import annotations
 
 import math
+import re
 
 from advisor.extractive.candidates import DANGLING, PROMISE, Candidate, question_subjects
 from advisor.figures import extract_figures
@@ -23,9 +24,13 @@ from advisor.intent import (
     FRAMING_TOKENS,
     LIST_QUESTION,
     MORE_QUESTION,
+    NEED_QUESTION,
+    OUTLOOK,
+    OUTLOOK_QUESTION,
     PAY_QUESTION,
     PAY_WORDS,
     PLACES,
+    REQUIREMENT,
     TIME_QUESTION,
     WHERE_QUESTION,
 )
@@ -54,7 +59,14 @@ def score(question: str, candidates: list[Candidate], lex: Lexicon) -> None:
     where = bool(WHERE_QUESTION.search(question))
     defining = bool(DEFINITION_QUESTION.search(question))
     duties = bool(DUTIES_QUESTION.search(question))
-    credential = bool(CREDENTIAL_QUESTION.search(question))
+    # "which certification…?" wants one named; "do I need a certificate?" wants whether
+    credential = bool(CREDENTIAL_QUESTION.search(question)) and not NEED_QUESTION.search(question)
+    outlook = bool(OUTLOOK_QUESTION.search(question))
+    # what must be required: the question's own words, less its subject and "need"
+    needed = (
+        set(tokenize(NEED_QUESTION.sub("", question))) if NEED_QUESTION.search(question) else set()
+    )
+    needed -= set(tokenize(" ".join(["need needs require required", *wanted])))
     # rare words count more; words naming the subject already earn the entity bonus
     weights = {
         t: math.log(1 + total / df.get(t, 1))
@@ -72,14 +84,23 @@ def score(question: str, candidates: list[Candidate], lex: Lexicon) -> None:
             c.score *= 0.5
         if defining and DEFINITION.search(c.text) and not c.is_list:
             c.score += 0.8  # "What is PALS?" wants "PALS is a …", not the steps to get it
-        if credential and any(lex.subjects[e].kind == "credential" for e in c.entities):
-            c.score += 0.8  # "Which certification should I get?" wants one named
+        if credential:  # "Which certification should I get?" wants one named, here
+            names = any(lex.subjects[k].kind == "credential" for k in lex.subjects_in(c.text))
+            c.score = c.score + 1.2 if names else c.score * 0.8
+        if needed and REQUIREMENT.search(c.text) and c.tokens & needed:
+            c.score += 0.8  # "No state requires certification…" answers "Do I need…?"
+        if outlook and OUTLOOK.search(c.text):
+            c.score += 1.0 if c.has_figure else 0.5  # "projected to grow 7 percent"
         if duties and not pay:  # "What does a PTA do?" wants the work, not the pay
             c.score *= 0.4 if c.has_figure else 1.0
             if DUTIES_HEADING.search(c.chunk.section):
                 c.score += 0.8
         if wanted and not any(e in c.entities for e in wanted):
             c.score *= 0.5  # the question names its subject; this sentence does not
+
+
+# "renewed every two years" says how often, not how long: no answer to "how long…?"
+_RECURS = re.compile(r"\b(?:every|each|once|per)\s+(?:other\s+)?$", re.I)
 
 
 def _intent_bonus(
@@ -97,7 +118,10 @@ def _intent_bonus(
         bonus += 0.8 if any(lex.subjects[e].kind == "credential" for e in naming) else 0.3
     if pay and (c.has_figure or c.tokens & PAY_WORDS):
         bonus += 1.0 + (0.5 if c.has_figure else 0.0)
-    if duration and any(f.kind == "duration" for f in extract_figures(c.text)):
+    if duration and any(
+        f.kind == "duration" and not _RECURS.search(c.text[: f.start])
+        for f in extract_figures(c.text)
+    ):
         bonus += 1.0
     if cost and c.money:
         bonus += 1.5
