@@ -34,6 +34,7 @@ from advisor.knowledge.scope import (
     partly_uncovered,
     uncovered_occupation,
 )
+from advisor.knowledge.spelling import respell
 from advisor.parts import split_parts
 from advisor.payfigures import PayFigure, pay_figures
 from advisor.prompts import REFUSAL_PHRASE
@@ -166,6 +167,7 @@ class Advisor:
         added from the conversation must not turn a valid follow-up into an error.
         """
         limit = self.settings.retrieval.max_query_chars
+        question = respell(question, self.retriever.lexicon, self.retriever.known)
         return self._standalone(question, history)[:limit]
 
     def _standalone(self, question: str, history: Sequence[Turn]) -> str:

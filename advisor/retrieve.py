@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -294,12 +295,15 @@ class Retriever:
         tokens = tokenize(query)
         if not tokens:
             return 0.0
-
-        def known(loaded: _Loaded) -> set[str]:
-            return self._keyword_call(loaded, lambda: loaded.keyword.known(tokens))
-
-        found = self._with_retry(known)
+        found = self.known(tokens)
         return sum(t in found for t in tokens) / len(tokens)
+
+    def known(self, tokens: Iterable[str]) -> set[str]:
+        """The (stemmed) tokens that occur in some passage."""
+        wanted = list(tokens)
+        return self._with_retry(
+            lambda loaded: self._keyword_call(loaded, lambda: loaded.keyword.known(wanted))
+        )
 
     def relevance(self, query: str, hits: list[Hit]) -> float:
         """How well the articles can speak to a question, for the refusal threshold.

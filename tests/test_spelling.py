@@ -1,0 +1,37 @@
+"""A student's spelling of a job read as the library's, on both libraries' real lexicons."""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor.knowledge.spelling import respell
+from advisor.text import tokenize
+
+from .test_leads import CAREERS, CORPUS, library
+
+
+def articles_know(folder):
+    """The articles' own vocabulary, as the keyword index holds it (stemmed tokens)."""
+    chunks, _ = library(folder)
+    vocabulary = {t for c in chunks for t in tokenize(f"{c.title} {c.section} {c.text}")}
+    return lambda tokens: set(tokens) & vocabulary
+
+
+@pytest.mark.parametrize(
+    ("folder", "typed", "read"),
+    [
+        (CORPUS, "How much do medcal codrs make?", "How much do medical coders make?"),
+        (CORPUS, "What does a medical biler do?", "What does a medical biller do?"),
+        (CAREERS, "How much do HVAC techs make?", "How much do HVAC technicians make?"),
+        (CAREERS, "how much do electricans make", "how much do electricians make"),
+        (CAREERS, "What does a dental hygenist do?", "What does a dental hygienist do?"),
+        # a job the library lacks, and words the articles use, stay as typed
+        (CORPUS, "How do I become a pilot?", "How do I become a pilot?"),
+        (CAREERS, "How much do plumbers make?", "How much do plumbers make?"),
+        (CORPUS, "What is a CPT code?", "What is a CPT code?"),
+        (CAREERS, "Is welding dangerous?", "Is welding dangerous?"),
+    ],
+)
+def test_respelled_as_the_library_spells_its_jobs(folder, typed: str, read: str) -> None:
+    _, lexicon = library(folder)
+    assert respell(typed, lexicon, articles_know(folder)) == read
