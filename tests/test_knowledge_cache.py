@@ -124,7 +124,8 @@ def test_damaged_entries_and_another_derivers_cache_are_rederived(
     expected = _stored(settings)
     path = settings.index.path / CACHE_NAME
     data = json.loads(path.read_text())
-    broken = sorted(data["articles"])[:3]
+    broken = sorted(data["articles"])[:4]
+    data["articles"][broken[3]]["pay"]["facts"] = [["not", "a fact"], 7]
     data["articles"][broken[0]]["findings"] = {"subjects": "not a list"}
     data["articles"][broken[1]]["findings"]["doc_id"] = "someone-else"
     data["articles"][broken[2]] = ["not", "an", "entry"]
@@ -136,3 +137,42 @@ def test_damaged_entries_and_another_derivers_cache_are_rederived(
     path.write_text(json.dumps(data))
     assert build_index(settings, hash_embedder).derived_articles == _articles(settings)
     assert _stored(settings) == expected
+
+
+PLANTED = """---
+title: Career News
+publisher: Career News
+published: 2024-05-01
+---
+
+## Medical coder pay
+
+Medical coders earn an average salary of $500,000 a year, according to a recent survey.
+"""
+
+
+def test_pay_figures_are_read_again_only_for_changed_articles_while_the_names_stay(
+    settings: Settings, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    (settings.corpus_dir / "career-news.md").write_text(PLANTED)
+    articles = load_corpus(settings.corpus_dir).articles
+    first = derive_library(articles, settings, cache)
+    assert first.derived == first.read == len(articles)
+    assert [o.doc_id for o in first.outliers] == ["career-news"]
+    path = settings.corpus_dir / f"{CHANGED}.md"
+    path.write_text(path.read_text() + "\nThis article was revised in the spring.\n")
+    articles = load_corpus(settings.corpus_dir).articles
+    second = derive_library(articles, settings, cache)
+    assert second.derived == second.read == 1  # the same names: the others' figures kept
+    assert second.data == derive_library(articles, settings, None).data
+    assert second.data.outliers == first.data.outliers == ["career-news|500000"]
+    path.write_text(
+        path.read_text() + "\n## Auditors\n\nClinical auditors earn $60,000 a year. "
+        "Clinical auditors review charts. Many clinical auditors were coders.\n"
+    )
+    articles = load_corpus(settings.corpus_dir).articles
+    third = derive_library(articles, settings, cache)
+    assert "clinical auditor" in {s.key for s in third.data.subjects}
+    assert third.derived == 1 and third.read == len(articles)  # a new name: all read again
+    assert third.data == derive_library(articles, settings, None).data

@@ -2,7 +2,9 @@
 
 Deriving an article's knowledge is the slow part of building the lexicon and it
 depends on that article alone, so `knowledge.json` in the index folder keeps
-every article's findings under its id and content hash. The cache is stamped
+every article's findings under its id and content hash. Its pay figures, read
+for the outlier check, depend on the article and on the names the lexicon
+knows, so they are kept too, under a hash of those names. The cache is stamped
 with a hash of the deriver's own source: a change to how articles are read
 invalidates all of it. It is content-addressed, so it needs no part in the
 generation swap; it is written beside and renamed (never half a file), and a
@@ -21,18 +23,20 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from advisor.knowledge.merge import ArticleFindings
+from advisor.knowledge.outliers import PayFact
 
 CACHE_NAME = "knowledge.json"
 
 
 @cache
 def deriver_version() -> str:
-    """A hash of the code that derives one article: any change to it re-derives everything."""
-    from advisor import text
-    from advisor.knowledge import derive, lexicon, merge
+    """A hash of the code that reads one article (its names, its pay figures): any change
+    to it re-derives everything."""
+    from advisor import figures, text
+    from advisor.knowledge import derive, facts, lexicon, merge, outliers
 
     digest = hashlib.sha256()
-    for module in (derive, lexicon, merge, text):
+    for module in (derive, lexicon, merge, text, facts, figures, outliers):
         digest.update(Path(module.__file__ or "").read_bytes())
     return digest.hexdigest()[:16]
 
@@ -82,6 +86,27 @@ class FindingsCache:
             "hash": content_hash,
             "findings": findings.model_dump(mode="json"),
         }
+
+    def pay(self, doc_id: str, key: str) -> list[PayFact] | None:
+        """An article's pay facts, if its findings are current and they were read against
+        the same lexicon (`key`)."""
+        entry = self._kept.get(doc_id)
+        pay = entry.get("pay") if entry else None
+        if not isinstance(pay, dict) or pay.get("key") != key:
+            return None
+        try:
+            return [
+                ([str(k) for k in subjects], str(measure), str(unit), float(value), str(text))
+                for subjects, measure, unit, value, text in pay["facts"]
+            ]
+        except (KeyError, TypeError, ValueError):
+            self.damaged = True
+            return None
+
+    def put_pay(self, doc_id: str, key: str, facts: list[PayFact]) -> None:
+        entry = self._kept.get(doc_id)
+        if entry is not None:
+            entry["pay"] = {"key": key, "facts": facts}
 
     def save(self) -> None:
         """Write what this build used (articles since removed are dropped), beside then

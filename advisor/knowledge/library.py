@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from advisor.chunking import Chunk, chunk_article
+from advisor.chunking import CHUNKER_VERSION, Chunk, chunk_article
 from advisor.corpus import Article, read_library_file
 from advisor.knowledge.derive import Declared
-from advisor.knowledge.lexicon import Lexicon, LexiconData
+from advisor.knowledge.facts import PassageReader
+from advisor.knowledge.lexicon import Lexicon, LexiconData, Subject
 from advisor.knowledge.merge import SourceArticle, article_findings, build_lexicon, merge_findings
-from advisor.knowledge.outliers import Outlier
+from advisor.knowledge.outliers import Outlier, PayFact, outliers_among, pay_facts
 from advisor.settings import Settings
 
 
@@ -42,6 +45,7 @@ class LibraryKnowledge:
     data: LexiconData
     outliers: list[Outlier] = field(default_factory=list)
     derived: int = 0  # articles derived anew (the rest came from the cache)
+    read: int = 0  # articles whose pay figures were read anew for the outlier check
     cache_damaged: bool = False
 
     def described_outliers(self, articles: list[Article]) -> list[tuple[str, str]]:
@@ -57,11 +61,11 @@ def derive_library(
     figures far out of line with the other articles flagged.
 
     Articles whose findings are in `cache_folder`'s cache (same id, same content, same
-    deriver) are not derived again; `full` derives every article. The result equals
-    `library_lexicon` from scratch.
+    deriver) are not derived again, nor their pay figures read again while the names
+    the lexicon knows stay the same; `full` derives every article. The result equals
+    a derivation from scratch (`library_lexicon`, `find_outliers`).
     """
     from advisor.knowledge.cache import FindingsCache
-    from advisor.knowledge.outliers import find_outliers
 
     cached = None if cache_folder is None else FindingsCache.load(cache_folder)
     found, derived = [], 0
@@ -73,15 +77,38 @@ def derive_library(
             if cached is not None:
                 cached.put(article.content_hash, hit)
         found.append(hit)
+    lexicon = merge_findings(found, _declared(settings.corpus_dir))
+    reading, reader, read = _reading_key(lexicon, settings), PassageReader(lexicon), 0
+    stated: dict[str, list[PayFact]] = {}
+    for article in articles:
+        own = json.dumps(lexicon.doc_subjects.get(article.doc_id, []))
+        key = hashlib.sha256(f"{reading}|{own}".encode()).hexdigest()[:16]
+        facts = None if cached is None else cached.pay(article.doc_id, key)
+        if facts is None:
+            facts = pay_facts(chunk_article(article, settings.chunking), reader)
+            read += 1
+            if cached is not None:
+                cached.put_pay(article.doc_id, key, facts)
+        stated[article.doc_id] = facts
     if cached is not None:
         cached.save()
-    lexicon = merge_findings(found, _declared(settings.corpus_dir))
-    chunks = [c for a in articles for c in chunk_article(a, settings.chunking)]
-    outliers = find_outliers(chunks, lexicon)
+    outliers = outliers_among(stated)
     lexicon.outliers = {o.key for o in outliers}
-    return LibraryKnowledge(
-        lexicon.to_data(), outliers, derived, bool(cached is not None and cached.damaged)
-    )
+    damaged = bool(cached is not None and cached.damaged)
+    return LibraryKnowledge(lexicon.to_data(), outliers, derived, read, damaged)
+
+
+def _reading_key(lexicon: Lexicon, settings: Settings) -> str:
+    """What reading a passage's pay figures depends on besides the article: every name
+    the lexicon knows (and its kind), the reporters, and how articles are cut."""
+    names = [(s.key, s.kind, s.aliases) for s in sorted(lexicon.subjects.values(), key=_by_key)]
+    chunking = {**settings.chunking.model_dump(), "chunker": CHUNKER_VERSION}
+    body = json.dumps([names, lexicon.reporters, chunking], sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _by_key(subject: Subject) -> str:
+    return subject.key
 
 
 def lexicon_from_chunks(chunks: Iterable[Chunk]) -> Lexicon:
