@@ -90,6 +90,7 @@ class BuildReport:
     keyword_repair: str | None = None  # what was wrong with the keyword file, rebuilt
     resumed_chunks: int = 0  # kept from a build that was killed
     knowledge_updated: bool = False
+    derived_articles: int = 0  # articles whose knowledge was derived anew (not cached)
     outliers: list[tuple[str, str]] = field(default_factory=list)  # (file, what is odd)
     quarantined: list[Quarantined] = field(default_factory=list)
     cleaned: list[str] = field(default_factory=list)  # leftover collections removed
@@ -218,24 +219,6 @@ def _plan(
     return report, to_embed, carried
 
 
-def _library(
-    articles: list[Article], settings: Settings, report: BuildReport | None = None
-) -> LexiconData:
-    """The library's lexicon, stored with the passages so both change together, with the
-    figures far out of line with the other articles flagged (and reported)."""
-    from advisor.knowledge.library import library_lexicon
-    from advisor.knowledge.outliers import find_outliers
-
-    lexicon = library_lexicon(articles, settings.corpus_dir)
-    chunks = [c for a in articles for c in chunk_article(a, settings.chunking)]
-    found = find_outliers(chunks, lexicon)
-    lexicon.outliers = {o.key for o in found}
-    if report is not None:
-        names = {a.doc_id: a.path.name for a in articles}
-        report.outliers = [(names.get(o.doc_id, o.doc_id), o.describe()) for o in found]
-    return lexicon.to_data()
-
-
 def build_index(
     settings: Settings,
     embedder: SentenceEmbedder | None = None,
@@ -299,7 +282,11 @@ def _build_locked(
         report.keyword_repair = keyword.verify(
             keyword.keyword_path(settings.index.path, old.collection), len(_stored_ids(old))
         )
-    library = _library(loaded.articles, settings, report)
+    from advisor.knowledge.library import derive_library
+
+    knowledge = derive_library(loaded.articles, settings, settings.index.path, full)
+    library, report.derived_articles = knowledge.data, knowledge.derived
+    report.outliers = knowledge.described_outliers(loaded.articles)
     if not report.changed:
         # a build killed earlier may have left a half-written collection behind
         report.cleaned = _drop_stale_collections(client, settings.index, keep=old.collection)

@@ -4,7 +4,8 @@ Builds synthetic libraries of about 1k, 10k and 100k passages from the team's ow
 articles (corpus/ and evals/corpora/careers/corpus): every copy gets its own
 occupations (a specialty put before each job noun), its own title, and its own
 figures (every number scaled). Then, per size, side by side:
-- build time and passages/s (`advisor index`'s build_index, lexicon included);
+- build time and passages/s (`advisor index`'s build_index, lexicon included), and
+  the time to re-index after one article changed;
 - cold start: opening the retriever in a fresh process, and its first search;
 - dense, keyword and fused retrieval p50/p95, and `ask` p50 (extractive), warm;
 - the LangChain tutorial retriever (Chroma similarity_search, k=4) on the same
@@ -15,10 +16,10 @@ Vectors: the smallest library is embedded with the real model. The larger ones g
 synthetic 384-dimension vectors (hashed words, so dense search still finds
 something) and their embedding time is estimated from the real model's
 passages/s, measured here on real passages. Queries are always embedded with
-the real model. Deriving the library's lexicon (advisor.knowledge) costs about
-0.1-0.2 s per article and is not incremental yet, so above 2,000 passages the
-build derives it from one copy of each source article and the table gives the
-whole library's cost as an estimate (measured per article on the 1k library).
+the real model. The build includes deriving the library's lexicon from every
+article (advisor.knowledge); its per-article findings are cached with the index,
+so the second build, after one article changed, re-derives that article only
+(the "re-index" row: everything an `advisor index` does after a one-article edit).
 Sizes: `--sizes 1000,10000,100000` (the default).
 """
 
@@ -205,32 +206,7 @@ def questions() -> list[str]:
     return [c.question for c in load_retrieval_set()][:20] + scope[:10]
 
 
-def _one_round(corpus: Path) -> set[str]:
-    """The doc ids of the first copies (copy 0) of every source article."""
-    return {p.stem for p in corpus.glob("*-0.md")}
-
-
-def lexicon_seconds_per_article(corpus: Path) -> float:
-    """What deriving the library's lexicon costs per article, measured on `corpus`."""
-    from advisor.corpus import load_corpus
-    from advisor.index import _library
-    from advisor.settings import Settings
-
-    articles = load_corpus(corpus).articles
-    started = time.perf_counter()
-    _library(articles, Settings(corpus_dir=corpus))
-    return (time.perf_counter() - started) / len(articles)
-
-
-def bench_size(
-    target: int,
-    tmp: Path,
-    rate: float,
-    real: bool,
-    asked: list[str],
-    lexicon_from: float | None = None,
-) -> dict:
-    from advisor import index as index_module
+def bench_size(target: int, tmp: Path, rate: float, real: bool, asked: list[str]) -> dict:
     from advisor.embeddings import SentenceEmbedder
     from advisor.index import build_index
     from advisor.settings import IndexSettings, Settings
@@ -242,20 +218,15 @@ def bench_size(
     if real:
         embedder.embed_query("load the model before timing")
     console.print(f"[bold]{target:,}[/] passages: building {articles:,} articles…")
-    lexicon_s = None
-    if lexicon_from is not None:  # derive the lexicon from one round of sources (see docstring)
-        lexicon_s = articles * lexicon_from
-        sources = _one_round(corpus)
-        original = index_module._library
-        index_module._library = lambda arts, cfg, rep=None: original(
-            [a for a in arts if a.doc_id in sources], cfg, rep
-        )
-    try:
-        report = build_index(settings, embedder, progress=sys.stderr.isatty())
-    finally:
-        if lexicon_from is not None:
-            index_module._library = original
+    report = build_index(settings, embedder, progress=sys.stderr.isatty())
     passages = report.embedded_chunks
+    console.print(f"  built in {report.seconds:.1f} s; re-indexing after one article changed…")
+    edited = sorted(corpus.glob("*.md"))[0]
+    edited.write_text(
+        edited.read_text(encoding="utf-8") + "\n## Update\n\nThis article was revised.\n",
+        encoding="utf-8",
+    )
+    again = build_index(settings, embedder)
     row = {
         "target": target,
         "articles": articles,
@@ -263,10 +234,12 @@ def bench_size(
         "vectors": "real" if real else "synthetic",
         "build_s": report.seconds,
         "build_rate": passages / report.seconds,
+        "derived": report.derived_articles,
         "real_embed_est_s": passages / rate,
-        "lexicon_est_s": lexicon_s,
+        "reindex_s": again.seconds,
+        "reindex_derived": again.derived_articles,
     }
-    console.print(f"  built in {report.seconds:.1f} s; probing a fresh process…")
+    console.print(f"  re-indexed in {again.seconds:.1f} s; probing a fresh process…")
     row.update(probe(corpus, index, asked))
     shutil.rmtree(corpus, ignore_errors=True)
     shutil.rmtree(index, ignore_errors=True)
@@ -286,9 +259,10 @@ def show(rows: list[dict], rate: float) -> None:
     line("vectors", lambda r: r["vectors"])
     line("build s (passages/s)", lambda r: f"{r['build_s']:.1f} ({r['build_rate']:.0f}/s)")
     line("real embedding, est. s", lambda r: f"{r['real_embed_est_s']:.0f}")
+    line("articles derived in build", lambda r: f"{r['derived']:,}")
     line(
-        "lexicon of all articles, s",
-        lambda r: "in build" if r["lexicon_est_s"] is None else f"est. {r['lexicon_est_s']:.0f}",
+        "re-index, 1 article changed, s",
+        lambda r: f"{r['reindex_s']:.1f} ({r['reindex_derived']} derived)",
     )
     line("cold: open retriever", lambda r: f"{r['open_ms']:.0f}")
     line("cold: first search", lambda r: f"{r['first_ms']:.0f}")
@@ -306,9 +280,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--real-up-to", type=int, default=2000, help="Real vectors up to here.")
-    parser.add_argument(
-        "--full-lexicon-up-to", type=int, default=2000, help="Whole-library lexicon up to here."
-    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     os.environ["HF_HUB_OFFLINE"] = "1"
@@ -316,21 +287,9 @@ def main() -> None:
     rate = real_embedding_rate()
     asked = questions()
     rows = []
-    per_article = None
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as name:
         for size in sizes:
-            full_lexicon = size <= args.full_lexicon_up_to
-            if not full_lexicon and per_article is None:
-                make_library(Path(name) / "lexicon-sample", 1000)
-                per_article = lexicon_seconds_per_article(Path(name) / "lexicon-sample")
-            row = bench_size(
-                size,
-                Path(name),
-                rate,
-                size <= args.real_up_to,
-                asked,
-                None if full_lexicon else per_article,
-            )
+            row = bench_size(size, Path(name), rate, size <= args.real_up_to, asked)
             rows.append(row)
             console.print_json(json.dumps(row))  # each size as it is done
     show(rows, rate)

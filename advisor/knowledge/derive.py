@@ -20,10 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from advisor.knowledge.lexicon import (
-    Lexicon,
     Subject,
     is_acronym,
-    merge_subjects,
     normalize,
     singular,
 )
@@ -278,10 +276,35 @@ def _select_occupations(evidence: Counter[str], strong: Counter[str]) -> list[st
     return chosen
 
 
+_ACRONYM_PAREN = re.compile(r"\(([A-Z][A-Za-z]{0,3}[A-Z][A-Za-z0-9-]{0,6})\)")
+_RUN_CHAR = re.compile(r"[\w’'&\s-]")  # what the words before "(ACRONYM)" are made of
+
+
+def _expansion_matches(text: str) -> Iterable[re.Match[str]]:
+    """What `_EXPANSION.finditer(text)` finds, looked for only before each "(ACRONYM)".
+
+    Trying the eight-word pattern at every position of an article was most of the
+    cost of deriving it. A match is made of words and spaces up to its parenthesis,
+    so it starts after the last other character before it: searching from there
+    finds the same leftmost match.
+    """
+    done = 0
+    for paren in _ACRONYM_PAREN.finditer(text):
+        if paren.start() < done:
+            continue
+        start = paren.start()
+        while start > done and _RUN_CHAR.match(text, start - 1):
+            start -= 1
+        match = _EXPANSION.search(text, start, paren.end())
+        if match is not None:
+            yield match
+            done = match.end()
+
+
 def _expansions(text: str) -> list[tuple[str, str]]:
     """(phrase, acronym) pairs: the phrase's content-word initials spell the acronym."""
     found = []
-    for m in _EXPANSION.finditer(text):
+    for m in _expansion_matches(text):
         words, acronym = m.group(1).split(), m.group(2)
         letters = [c.lower() for c in acronym if c.isupper()]
         picked: list[str] = []
@@ -491,96 +514,3 @@ def _find(subjects: dict[str, Subject], key: str) -> Subject | None:
     return next(
         (s for s in subjects.values() if wanted in {normalize(n).lower() for n in s.names}), None
     )
-
-
-@dataclass(frozen=True)
-class SourceArticle:
-    """The parts of an article derivation reads (kept apart from corpus.Article on purpose)."""
-
-    doc_id: str
-    title: str
-    text: str
-    declared: Declared = field(default_factory=Declared)
-    publisher: str = ""
-
-
-def build_lexicon(articles: Iterable[SourceArticle], library: Declared | None = None) -> Lexicon:
-    """The library's lexicon: every article's findings merged, then declarations applied."""
-    articles = list(articles)
-    found = []
-    for article in articles:
-        knowledge = derive_article(article.doc_id, article.title, article.text)
-        table = {s.key: s for s in knowledge.subjects}
-        apply_declared(table, article.declared, article.doc_id)
-        activity_aliases(table, f"{article.title}\n{article.text}")
-        found.append((knowledge, list(table.values())))
-    subjects = merge_subjects(group for _, group in found)
-    _merge_bare_heads(subjects)
-    if library is not None:
-        apply_declared(subjects, library, None)
-    _drop_shadowed_aliases(subjects)
-    reporters: dict[str, list[str]] = {}
-    named = {n for k, _ in found for key, al in k.reporters.items() for n in (key, *al)}
-    for name in named & subjects.keys():  # "the BLS reports": a reporter, not a credential
-        if subjects[name].kind == "credential":
-            del subjects[name]
-    for knowledge, _ in found:
-        for key, aliases in knowledge.reporters.items():
-            reporters[key] = list(dict.fromkeys([*reporters.get(key, []), *aliases]))
-    reporters = merge_initials(reporters)
-    for article in articles:  # a publisher reports the figures its article states unsourced
-        if article.publisher and article.publisher != "unknown":
-            reporters.setdefault(article.publisher, [])
-    lexicon = Lexicon(subjects, reporters)
-    lexicon.doc_subjects = {
-        a.doc_id: sorted(lexicon.subjects_in(a.title)) or _main_subjects(a.doc_id, subjects)
-        for a in articles
-    }
-    headings = "\n".join(
-        line for a in articles for line in a.text.splitlines() if line.lstrip().startswith("#")
-    )
-    lexicon.covered = {k for keys in lexicon.doc_subjects.values() for k in keys}
-    lexicon.covered |= lexicon.subjects_in(headings)
-    for article in articles:  # whoever a pay figure is stated for is covered too
-        for sentence in re.split(r"(?<=[.!?])\s+|\n", article.text):
-            if "$" in sentence:
-                lexicon.covered |= lexicon.subjects_in(sentence[: sentence.index("$")])
-    if library is not None:  # a maintainer's declared occupation is covered
-        lexicon.covered |= {normalize(str(o if isinstance(o, str) else o.get("name", "")))
-                            for o in library.occupations} & set(subjects)  # fmt: skip
-    for article in articles:
-        lexicon.covered |= {
-            normalize(str(o if isinstance(o, str) else o.get("name", "")))
-            for o in article.declared.occupations
-        } & set(subjects)
-    return lexicon
-
-
-def _merge_bare_heads(subjects: dict[str, Subject]) -> None:
-    """One article says "coders", the others "medical coders": the same occupation.
-
-    Kept apart when the same article names both ("electrician" and "apprentice
-    electrician" are different jobs there).
-    """
-    for key in [k for k, s in subjects.items() if s.kind == "occupation" and " " not in k]:
-        longer = [
-            s for s in subjects.values()
-            if s.kind == "occupation" and s.key.endswith(" " + key) and not is_acronym(s.key)
-        ]  # fmt: skip
-        if len(longer) == 1 and not set(longer[0].docs) & set(subjects[key].docs):
-            bare = subjects.pop(key)
-            longer[0].aliases = list(dict.fromkeys([*longer[0].aliases, key, *bare.aliases]))
-            longer[0].docs = list(dict.fromkeys([*longer[0].docs, *bare.docs]))
-
-
-def _main_subjects(doc_id: str, subjects: dict[str, Subject]) -> list[str]:
-    own = [s.key for s in subjects.values() if doc_id in s.docs and s.kind == "occupation"]
-    return sorted(own) if len(own) <= 2 else []
-
-
-def _drop_shadowed_aliases(subjects: dict[str, Subject]) -> None:
-    """An alias that is another subject's own name, or shared by two subjects, names neither."""
-    counts = Counter(n for s in subjects.values() for n in {normalize(a) for a in s.aliases})
-    keys = {normalize(k) for k in subjects}
-    for s in subjects.values():
-        s.aliases = [a for a in s.aliases if counts[normalize(a)] == 1 and normalize(a) not in keys]

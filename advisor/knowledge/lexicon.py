@@ -312,16 +312,26 @@ class Lexicon:
 
 
 def merge_subjects(groups: Iterable[Iterable[Subject]]) -> dict[str, Subject]:
-    """Subjects of several articles as one table: same key, names and articles united."""
+    """Subjects of several articles as one table: same key, names and articles united.
+
+    Names and articles are gathered in ordered sets and written back once, so a
+    subject that thousands of articles name costs linear time, not quadratic.
+    """
     merged: dict[str, Subject] = {}
+    united: dict[str, tuple[dict[str, None], dict[str, None]]] = {}
     for group in groups:
         for s in group:
             known = merged.get(s.key)
             if known is None:
                 merged[s.key] = s.model_copy(deep=True)
                 continue
-            known.aliases = list(dict.fromkeys([*known.aliases, *s.aliases]))
-            known.docs = list(dict.fromkeys([*known.docs, *s.docs]))
+            aliases, docs = united.setdefault(
+                s.key, (dict.fromkeys(known.aliases), dict.fromkeys(known.docs))
+            )
+            aliases.update(dict.fromkeys(s.aliases))
+            docs.update(dict.fromkeys(s.docs))
             if s.kind == "occupation":
                 known.kind = "occupation"
+    for key, (aliases, docs) in united.items():
+        merged[key].aliases, merged[key].docs = list(aliases), list(docs)
     return merged

@@ -1,0 +1,159 @@
+"""A library's lexicon from its articles' findings: what each article names, merged.
+
+Deriving one article (advisor.knowledge.derive) is the slow part, and it depends
+on that article alone, so its findings are kept per article (ArticleFindings,
+cached between builds by advisor.knowledge.cache). Merging is library-wide and
+done at every build; it is linear in the number of subjects and articles, so a
+library of tens of thousands of articles merges in seconds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from advisor.knowledge.derive import (
+    Declared,
+    activity_aliases,
+    apply_declared,
+    derive_article,
+    merge_initials,
+)
+from advisor.knowledge.lexicon import Lexicon, Subject, is_acronym, merge_subjects, normalize
+
+
+@dataclass(frozen=True)
+class SourceArticle:
+    """The parts of an article derivation reads (kept apart from corpus.Article on purpose)."""
+
+    doc_id: str
+    title: str
+    text: str
+    declared: Declared = field(default_factory=Declared)
+    publisher: str = ""
+
+
+class ArticleFindings(BaseModel):
+    """What one article contributes to the library's lexicon; it depends on that article only."""
+
+    doc_id: str
+    title: str
+    publisher: str = ""
+    subjects: list[Subject] = []  # derived, with the article's front matter applied
+    reporters: dict[str, list[str]] = {}
+    headings: list[str] = []  # its heading lines: what the library is about
+    pay_prefixes: list[str] = []  # each "$" sentence up to its "$": whom a pay figure is for
+    declared: list[str] = []  # occupations its front matter declares, normalised
+
+
+def _declared_name(item: object) -> str:
+    return normalize(str(item if isinstance(item, str) else item.get("name", "")))  # type: ignore[attr-defined]
+
+
+def article_findings(article: SourceArticle) -> ArticleFindings:
+    """Derive one article: its subjects and reporters, and the lines merging reads again."""
+    knowledge = derive_article(article.doc_id, article.title, article.text)
+    table = {s.key: s for s in knowledge.subjects}
+    apply_declared(table, article.declared, article.doc_id)
+    activity_aliases(table, f"{article.title}\n{article.text}")
+    return ArticleFindings(
+        doc_id=article.doc_id,
+        title=article.title,
+        publisher=article.publisher,
+        subjects=list(table.values()),
+        reporters=knowledge.reporters,
+        headings=[line for line in article.text.splitlines() if line.lstrip().startswith("#")],
+        pay_prefixes=[
+            sentence[: sentence.index("$")]
+            for sentence in re.split(r"(?<=[.!?])\s+|\n", article.text)
+            if "$" in sentence
+        ],
+        declared=[_declared_name(o) for o in article.declared.occupations],
+    )
+
+
+def build_lexicon(articles: Iterable[SourceArticle], library: Declared | None = None) -> Lexicon:
+    """The library's lexicon, derived from scratch: every article's findings merged."""
+    return merge_findings([article_findings(a) for a in articles], library)
+
+
+def merge_findings(found: list[ArticleFindings], library: Declared | None = None) -> Lexicon:
+    """Every article's findings merged, then the maintainer's declarations applied."""
+    subjects = merge_subjects(f.subjects for f in found)
+    _merge_bare_heads(subjects)
+    if library is not None:
+        apply_declared(subjects, library, None)
+    _drop_shadowed_aliases(subjects)
+    named = {n for f in found for key, al in f.reporters.items() for n in (key, *al)}
+    for name in named & subjects.keys():  # "the BLS reports": a reporter, not a credential
+        if subjects[name].kind == "credential":
+            del subjects[name]
+    reporters: dict[str, list[str]] = {}
+    for f in found:
+        for key, aliases in f.reporters.items():
+            reporters[key] = list(dict.fromkeys([*reporters.get(key, []), *aliases]))
+    reporters = merge_initials(reporters)
+    for f in found:  # a publisher reports the figures its article states unsourced
+        if f.publisher and f.publisher != "unknown":
+            reporters.setdefault(f.publisher, [])
+    lexicon = Lexicon(subjects, reporters)
+    own = _occupations_by_doc(subjects)
+    lexicon.doc_subjects = {
+        f.doc_id: sorted(lexicon.subjects_in(f.title)) or _main_subjects(own.get(f.doc_id, []))
+        for f in found
+    }
+    lexicon.covered = {k for keys in lexicon.doc_subjects.values() for k in keys}
+    lexicon.covered |= lexicon.subjects_in("\n".join(line for f in found for line in f.headings))
+    for f in found:  # whoever a pay figure is stated for is covered too
+        for prefix in f.pay_prefixes:
+            lexicon.covered |= lexicon.subjects_in(prefix)
+    if library is not None:  # a maintainer's declared occupation is covered
+        lexicon.covered |= {_declared_name(o) for o in library.occupations} & set(subjects)
+    for f in found:
+        lexicon.covered |= set(f.declared) & set(subjects)
+    return lexicon
+
+
+def _merge_bare_heads(subjects: dict[str, Subject]) -> None:
+    """One article says "coders", the others "medical coders": the same occupation.
+
+    Kept apart when the same article names both ("electrician" and "apprentice
+    electrician" are different jobs there). Longer names are looked up by their
+    last word, not by scanning every subject for every bare one.
+    """
+    by_head: dict[str, list[Subject]] = {}
+    for s in subjects.values():
+        if s.kind == "occupation" and " " in s.key and not is_acronym(s.key):
+            by_head.setdefault(s.key.rsplit(" ", 1)[1], []).append(s)
+    for key in [k for k, s in subjects.items() if s.kind == "occupation" and " " not in k]:
+        longer = by_head.get(key, [])
+        if len(longer) == 1 and not set(longer[0].docs) & set(subjects[key].docs):
+            bare = subjects.pop(key)
+            longer[0].aliases = list(dict.fromkeys([*longer[0].aliases, key, *bare.aliases]))
+            longer[0].docs = list(dict.fromkeys([*longer[0].docs, *bare.docs]))
+
+
+def _occupations_by_doc(subjects: dict[str, Subject]) -> dict[str, list[str]]:
+    own: dict[str, list[str]] = {}
+    for s in subjects.values():
+        if s.kind == "occupation":
+            for doc_id in dict.fromkeys(s.docs):
+                own.setdefault(doc_id, []).append(s.key)
+    return own
+
+
+def _main_subjects(own: list[str]) -> list[str]:
+    """An article whose title names no subject is about its own occupations, if one or two."""
+    return sorted(own) if len(own) <= 2 else []
+
+
+def _drop_shadowed_aliases(subjects: dict[str, Subject]) -> None:
+    """An alias that is another subject's own name, or shared by two subjects, names neither."""
+    counts = Counter(n for s in subjects.values() for n in {normalize(a) for a in s.aliases})
+    keys = {normalize(k) for k in subjects}
+    for s in subjects.values():
+        s.aliases = [a for a in s.aliases if counts[normalize(a)] == 1 and normalize(a) not in keys]
