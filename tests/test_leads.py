@@ -88,3 +88,13 @@ def test_which_certification_names_one() -> None:
         "Certified Pharmacy Technician (CPhT) credential",
     )
     assert "CPhT" in lead(text)
+
+
+def test_what_the_library_covers_names_jobs_and_no_credential_twice() -> None:
+    """ "…pharmacy technicians, …, welders and CPhT" named a credential as a job: a
+    credential is listed only when no listed job is its own (PALS is; CPhT is not)."""
+    from advisor.knowledge.scope import covered_phrase
+
+    careers = covered_phrase(library(CAREERS)[1])
+    assert "pharmacy technicians" in careers and "CPhT" not in careers
+    assert covered_phrase(library(CORPUS)[1]).endswith("and PALS")

@@ -39,13 +39,19 @@ def main_subjects(lexicon: Lexicon, limit: int = 16) -> list[str]:
     ranked = sorted(kinds, key=lambda k: (kinds[k] != "occupation", -counts[k], k))
     if any(kinds[k] == "occupation" for k in ranked):  # a credential only as a job's name
         jobs = [k for k in ranked if kinds[k] == "occupation"]
+
+        def its_jobs(k: str) -> set[str]:
+            return {
+                o for o in lexicon.subjects if lexicon.subjects[o].kind == "occupation"
+                and lexicon.related(frozenset({k}), frozenset({o}), by_key=True)
+            }  # fmt: skip
+
+        # "PALS" names its providers' job; "CPhT" next to "pharmacy technicians" repeats one
         ranked = jobs + [
-            k for k in ranked
-            if kinds[k] != "occupation" and any(
-                lexicon.related(frozenset({k}), frozenset({o}), by_key=True)
-                for o in lexicon.subjects if lexicon.subjects[o].kind == "occupation"
-            )
-        ]  # fmt: skip
+            k
+            for k in ranked
+            if kinds[k] != "occupation" and its_jobs(k) and not its_jobs(k) & set(jobs)
+        ]
     if not ranked:
         ranked = [s.key for s in lexicon.occupations()]
     return ranked[:limit]
