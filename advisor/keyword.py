@@ -30,6 +30,8 @@ FOLDER = "keyword"
 # Okapi BM25 as rank-bm25 0.2.2 computes it (the ranking the labelled sets were tuned on)
 K1, B, EPSILON = 1.5, 0.75, 0.25
 PREFILTER = 200  # FTS5 matches re-scored per query, at least (10 x the hits asked for)
+COMMON_FLOOR = 5_000  # passages: below this, every query word picks candidates
+COMMON_SHARE = 0.05  # above it, a word in more than this share of passages does not
 # tokens are [a-z0-9] runs that may hold "." or "," between digits ("54,972", "3.5")
 _TOKENIZER = "unicode61 remove_diacritics 0 tokenchars '.,'"
 
@@ -102,14 +104,17 @@ class KeywordIndex:
         b 0.75, a term in most passages weighs a quarter of the mean idf, not nothing),
         so the ranking the labelled sets were measured on is kept.
         """
-        expression = _match_expression(tokens)
-        if not expression or n < 1:
+        if n < 1:
+            return []
+        frequency = self._frequency(tokens)
+        expression = _match_expression(self._selective(tokens, frequency))
+        if not expression:
             return []
         rows = self._run(
             "SELECT chunk_id, tokens FROM passages WHERE passages MATCH ? ORDER BY rank LIMIT ?",
             (expression, max(PREFILTER, 10 * n)),
         )
-        idf = self._idf(tokens)
+        idf = {t: _idf(self.size, df, self.floor) for t, df in frequency.items()}
         scored = []
         for cid, text in rows:
             words = text.split()
@@ -126,11 +131,26 @@ class KeywordIndex:
         scored.sort(key=lambda pair: -pair[1])
         return scored[:n]
 
-    def _idf(self, tokens: list[str]) -> dict[str, float]:
+    def _frequency(self, tokens: list[str]) -> dict[str, int]:
+        """How many passages hold each token (those that occur at all)."""
         wanted = sorted(set(tokens))
+        if not wanted:
+            return {}
         marks = ",".join("?" * len(wanted))
         found = self._run(f"SELECT term, doc FROM vocab WHERE term IN ({marks})", (*wanted,))
-        return {term: _idf(self.size, df, self.floor) for term, df in found}
+        return dict(found)
+
+    def _selective(self, tokens: list[str], frequency: dict[str, int]) -> list[str]:
+        """The tokens that pick the candidates: FTS5 scores every passage a token is in, so
+        a word in most of a large library ("medical" in a medical one) costs a scan of
+        most of it and adds little (a low idf; dense search finds such passages). Below
+        COMMON_FLOOR passages every token is used; above it, tokens in more than
+        COMMON_SHARE of the passages are left to the re-scoring, the rarest kept."""
+        present = [t for t in dict.fromkeys(tokens) if t in frequency]
+        if self.size < COMMON_FLOOR or not present:
+            return present
+        rare = [t for t in present if frequency[t] <= COMMON_SHARE * self.size]
+        return rare or [min(present, key=lambda t: frequency[t])]
 
     def known(self, tokens: Iterable[str]) -> set[str]:
         """The tokens that occur in some passage."""

@@ -255,3 +255,33 @@ def test_keyword_scores_are_okapi_bm25_as_before(
     assert len(got) == len(expected) > 10
     assert [round(s, 9) for _, s in got] == [round(s, 9) for _, s in expected]
     assert dict(got) == pytest.approx(dict(expected))
+
+
+def test_in_a_large_library_a_word_in_most_passages_does_not_pick_candidates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FTS5 scores every passage a query word is in; "medical" in a medical library of
+    100,000 passages made keyword search take 150 ms. Past COMMON_FLOOR passages such a
+    word only re-scores what the rarer words found; below it every word still counts."""
+    from advisor import keyword
+    from advisor.chunking import Chunk
+    from advisor.keyword import KeywordWriter
+
+    def chunk(i: int, text: str) -> Chunk:
+        return Chunk(chunk_id=f"c{i}", doc_id=f"d{i}", title="t", publisher="p", section="s",
+                     text=text, start=0, end=len(text))  # fmt: skip
+
+    chunks = [chunk(i, f"medical work number {i}") for i in range(40)]
+    chunks += [chunk(40, "medical coders earn a zymurgy wage"), chunk(41, "zymurgy alone")]
+    path = tmp_path / "k.sqlite"
+    writer = KeywordWriter(path)
+    writer.add(chunks)
+    writer.finish()
+    index = KeywordIndex(path)
+    everything = index.search(["medic", "zymurgi"], 50)
+    assert len(everything) == 42  # a small library: "medical" finds its passages too
+    monkeypatch.setattr(keyword, "COMMON_FLOOR", 10)
+    selective = index.search(["medic", "zymurgi"], 50)
+    assert sorted(cid for cid, _ in selective) == ["c40", "c41"]  # those with the rare word
+    assert dict(selective)["c40"] == dict(everything)["c40"]  # scored exactly as before
+    assert index.search(["medic"], 5)  # only common words: the rarest still searches
