@@ -249,6 +249,9 @@ def ask(
             if not as_json:
                 _print_reply(reply_view(found))
             return
+    from advisor.embeddings import preload
+
+    preload(settings.embedding)  # the model loads while chromadb is imported and opened
     turns = _load_history(history)
     reply = _advisor(backend).ask(question, turns)
     if as_json:

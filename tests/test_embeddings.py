@@ -81,6 +81,7 @@ def test_an_export_is_made_once_and_names_the_model_files(tmp_path: Path) -> Non
     assert isinstance(first, OnnxEncoder)
     exports = list((tmp_path / "cache").iterdir())
     assert len(exports) == 1 and (exports[0] / "model.onnx").is_file()
+    assert (exports[0] / "model.onnx.data").is_file()  # the weights apart: a faster load
     load_encoder(settings)
     assert list((tmp_path / "cache").iterdir()) == exports  # reused, not made again
     (model / "extra.txt").write_text("a changed model folder")
