@@ -140,24 +140,37 @@ def preload(settings: EmbeddingSettings) -> threading.Thread | None:
     of taking turns. The question's own `load_encoder` then finds the encoder cached,
     or waits for the thread. Only an existing export is loaded; exporting (slow, with
     a warning) and every error stay on the question's own path, which reports them.
+
+    Every module the load needs is imported here, before the thread starts: numpy
+    imported by two threads at once can fail ("partially initialized module").
     """
     if settings.backend != "onnx" or settings.device.lower() != "cpu":
         return None
-    _offline()  # here, not in the thread: the environment is not changed under a reader
-    thread = threading.Thread(target=_preload, args=(settings,), name="embedder-preload")
-    thread.start()  # not a daemon: a question that fails early still ends after the load
+    try:
+        import numpy  # noqa: F401
+        import onnxruntime  # noqa: F401
+        import tokenizers  # noqa: F401
+
+        from advisor import onnx_export
+
+        _offline()  # here, not in the thread: the environment is not changed under a reader
+        folder = onnx_export.export_folder(
+            settings.cache_dir, settings.model_path or _bundled_path()
+        )
+        spec = onnx_export.read_spec(folder)
+    except Exception as err:  # the question loads it again and says what is wrong
+        log.debug("not preloading the embedder: %s", err)
+        return None
+    if not isinstance(spec, onnx_export.OnnxSpec):
+        return None  # no export yet, or a refused one: the question's own load deals with it
+    thread = threading.Thread(target=_preload, args=(str(folder), spec), name="embedder-preload")
+    thread.start()  # not a daemon: the interpreter never ends under a half-made session
     return thread
 
 
-def _preload(settings: EmbeddingSettings) -> None:
-    from advisor import onnx_export
-
+def _preload(folder: str, spec: OnnxSpec) -> None:
     try:
-        path = settings.model_path or _bundled_path()
-        folder = onnx_export.export_folder(settings.cache_dir, path)
-        spec = onnx_export.read_spec(folder)
-        if isinstance(spec, onnx_export.OnnxSpec):
-            _cached_onnx(str(folder), spec)
+        _cached_onnx(folder, spec)
     except Exception as err:  # the question loads it again and says what is wrong
         log.debug("preloading the embedder failed: %s", err)
 
