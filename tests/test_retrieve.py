@@ -91,3 +91,39 @@ def test_unusable_queries_raise_a_question_error(retriever: Retriever, query: st
 def test_rrf_rewards_agreement() -> None:
     fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "a", "d"]], k=60)
     assert fused["a"] == fused["b"] > fused["c"] == fused["d"]
+
+
+def test_stemming_from_many_threads_at_once_gives_each_thread_its_own_words() -> None:
+    """Concurrent page answers tokenize at the same time; the snowball stemmer keeps the
+    word it works on in its own fields, so unguarded it returned another thread's word."""
+    import sys
+    import threading
+
+    import snowballstemmer
+
+    from advisor.text import stem
+
+    bases = ["certifications", "specialists", "professionally", "hospitalization",
+             "organizational", "conditional", "generously", "runnings"]  # fmt: skip
+    words = [[f"{chr(97 + t)}{n}{b}" for n in range(150) for b in bases] for t in range(6)]
+    reference = snowballstemmer.stemmer("english")  # a private one, used by one thread
+    expected = [[reference.stemWord(w) for w in group] for group in words]
+    got: list[list[str] | BaseException] = [[] for _ in words]
+
+    def work(i: int) -> None:
+        try:
+            got[i] = [stem(w) for w in words[i]]
+        except BaseException as err:  # an IndexError from a stemmer another thread moved
+            got[i] = err
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(len(words))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert got == expected
