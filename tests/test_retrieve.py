@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from advisor.labels import RetrievalCase, load_retrieval_set
 from advisor.retrieve import Retriever, reciprocal_rank_fusion
 from advisor.settings import Settings
 from advisor.text import QuestionError
+
+from .conftest import REPO
 
 pytestmark = pytest.mark.slow
 LABELLED = load_retrieval_set()
@@ -99,14 +103,14 @@ def test_stemming_from_many_threads_at_once_gives_each_thread_its_own_words() ->
     import sys
     import threading
 
-    import snowballstemmer
+    from snowballstemmer.english_stemmer import EnglishStemmer
 
     from advisor.text import stem
 
     bases = ["certifications", "specialists", "professionally", "hospitalization",
              "organizational", "conditional", "generously", "runnings"]  # fmt: skip
     words = [[f"{chr(97 + t)}{n}{b}" for n in range(150) for b in bases] for t in range(6)]
-    reference = snowballstemmer.stemmer("english")  # a private one, used by one thread
+    reference = EnglishStemmer()  # pure Python, private, used by one thread
     expected = [[reference.stemWord(w) for w in group] for group in words]
     got: list[list[str] | BaseException] = [[] for _ in words]
 
@@ -127,3 +131,20 @@ def test_stemming_from_many_threads_at_once_gives_each_thread_its_own_words() ->
     finally:
         sys.setswitchinterval(interval)
     assert got == expected
+
+
+def test_stems_are_snowballs_own_on_both_libraries() -> None:
+    """`stem` may run PyStemmer's C code; every word of both libraries and their eval
+    sets stems as snowballstemmer's pure-Python English stemmer stems it."""
+    from snowballstemmer.english_stemmer import EnglishStemmer
+
+    from advisor.text import stem
+
+    words: set[str] = set()
+    for folder in (REPO / "corpus", REPO / "evals"):
+        for path in folder.rglob("*"):
+            if path.suffix in {".md", ".yaml", ".json"}:
+                words |= set(re.findall(r"[a-z0-9]+", path.read_text(errors="ignore").lower()))
+    reference = EnglishStemmer()
+    assert len(words) > 2000
+    assert {w: stem(w) for w in words} == {w: reference.stemWord(w) for w in words}
