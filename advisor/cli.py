@@ -142,12 +142,17 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show the passages hybrid retrieval ranks highest for QUERY."""
-    from advisor.retrieve import Retriever
+    from advisor.embeddings import preload
     from advisor.text import clean_question
 
     settings = get_settings()
     clean_question(query, settings.retrieval.max_query_chars)  # fail before loading models
-    result = Retriever(settings).search(query, k)
+    with _starting():
+        preload(settings.embedding)  # the model loads while chromadb is imported and opened
+        from advisor.retrieve import Retriever
+
+        retriever = Retriever(settings)
+    result = retriever.search(query, k)
     if as_json:
         print(json.dumps([hit.as_json() for hit in result.hits], indent=2, ensure_ascii=False))
         return
