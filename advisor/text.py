@@ -8,10 +8,9 @@ same way.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
-
-import snowballstemmer
 
 STOPWORDS = frozenset(
     """a about above after again all am an and any are as at be because been before being
@@ -65,13 +64,23 @@ def has_surrogates(text: str) -> bool:
     return bool(_SURROGATE.search(text))
 
 
-_STEMMER = snowballstemmer.stemmer("english")
+_STEMMER: list = []  # made on first use: a question a running page answers never stems
+_STEM_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=65536)
 def stem(token: str) -> str:
-    """Snowball (Porter2): "certifications" and "certification" must match for BM25."""
-    return _STEMMER.stemWord(token)
+    """Snowball (Porter2): "certifications" and "certification" must match for BM25.
+
+    One stemmer, used under a lock: it keeps the word it is working on in its own
+    fields, so two threads stemming at once (concurrent page answers) got each
+    other's words back, or an IndexError. Repeated words come from the cache."""
+    with _STEM_LOCK:
+        if not _STEMMER:
+            import snowballstemmer
+
+            _STEMMER.append(snowballstemmer.stemmer("english"))
+        return _STEMMER[0].stemWord(token)
 
 
 def tokenize(text: str) -> list[str]:

@@ -151,7 +151,7 @@ def test_history_with_a_bom_is_accepted(
 
 def test_missing_installed_package_is_a_clear_error() -> None:
     script = (
-        "import sys; sys.modules['snowballstemmer'] = None  # imported before the index is opened\n"
+        "import sys; sys.modules['frontmatter'] = None  # imported before the index is opened\n"
         "from advisor.cli import main\n"
         "sys.exit(main(['ask', 'what do coders do']))\n"
     )

@@ -81,7 +81,46 @@ def test_an_export_is_made_once_and_names_the_model_files(tmp_path: Path) -> Non
     assert isinstance(first, OnnxEncoder)
     exports = list((tmp_path / "cache").iterdir())
     assert len(exports) == 1 and (exports[0] / "model.onnx").is_file()
+    assert (exports[0] / "model.onnx.data").is_file()  # the weights apart: a faster load
     load_encoder(settings)
     assert list((tmp_path / "cache").iterdir()) == exports  # reused, not made again
     (model / "extra.txt").write_text("a changed model folder")
     assert onnx_export.export_folder(tmp_path / "cache", str(model)) != exports[0]
+
+
+def test_the_preload_thread_imports_nothing_and_is_the_encoder_questions_use() -> None:
+    """`advisor ask` loads the model in a thread while the main thread imports chromadb.
+
+    Two threads importing numpy at once can fail ("partially initialized module"), so
+    every import must happen before the thread starts; a finder on sys.meta_path sees
+    every import and which thread asked for it, in a fresh interpreter."""
+    script = (
+        "import json, sys, threading\n"
+        "seen = []\n"
+        "class Spy:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        seen.append((threading.current_thread().name, name))\n"
+        "sys.meta_path.insert(0, Spy())\n"
+        "from advisor.embeddings import load_encoder, preload\n"
+        "from advisor.settings import EmbeddingSettings\n"
+        "settings = EmbeddingSettings()\n"
+        "thread = preload(settings)\n"
+        "import chromadb\n"
+        "thread.join()\n"
+        "from advisor.embeddings import _loaded_onnx\n"
+        "load_encoder(settings)\n"
+        "imports = [n for t, n in seen if t == thread.name]\n"
+        "loads = _loaded_onnx.cache_info().misses  # 1: the question used the thread's encoder\n"
+        "print(json.dumps({'thread': thread.name, 'imports': imports, 'loads': loads}))\n"
+    )
+    load_encoder(EmbeddingSettings())  # the export exists before the fresh interpreter looks
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"thread": "embedder-preload", "imports": [], "loads": 1}

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from advisor.labels import RetrievalCase, load_retrieval_set
 from advisor.retrieve import Retriever, relative_score_fusion
 from advisor.settings import Settings
 from advisor.text import QuestionError
+
+from .conftest import REPO
 
 pytestmark = pytest.mark.slow
 LABELLED = load_retrieval_set()
@@ -98,3 +102,56 @@ def test_fusion_rewards_agreement_and_keeps_a_wide_lead() -> None:
                                  dense_weight=0.5)  # fmt: skip
     assert lead["x"] > lead["z"]
     assert relative_score_fusion({}, {"only": 3.0}, 0.5) == {"only": 0.5}
+
+
+def test_stemming_from_many_threads_at_once_gives_each_thread_its_own_words() -> None:
+    """Concurrent page answers tokenize at the same time; the snowball stemmer keeps the
+    word it works on in its own fields, so unguarded it returned another thread's word."""
+    import sys
+    import threading
+
+    from snowballstemmer.english_stemmer import EnglishStemmer
+
+    from advisor.text import stem
+
+    bases = ["certifications", "specialists", "professionally", "hospitalization",
+             "organizational", "conditional", "generously", "runnings"]  # fmt: skip
+    words = [[f"{chr(97 + t)}{n}{b}" for n in range(150) for b in bases] for t in range(6)]
+    reference = EnglishStemmer()  # pure Python, private, used by one thread
+    expected = [[reference.stemWord(w) for w in group] for group in words]
+    got: list[list[str] | BaseException] = [[] for _ in words]
+
+    def work(i: int) -> None:
+        try:
+            got[i] = [stem(w) for w in words[i]]
+        except BaseException as err:  # an IndexError from a stemmer another thread moved
+            got[i] = err
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(len(words))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert got == expected
+
+
+def test_stems_are_snowballs_own_on_both_libraries() -> None:
+    """`stem` may run PyStemmer's C code; every word of both libraries and their eval
+    sets stems as snowballstemmer's pure-Python English stemmer stems it."""
+    from snowballstemmer.english_stemmer import EnglishStemmer
+
+    from advisor.text import stem
+
+    words: set[str] = set()
+    for folder in (REPO / "corpus", REPO / "evals"):
+        for path in folder.rglob("*"):
+            if path.suffix in {".md", ".yaml", ".json"}:
+                words |= set(re.findall(r"[a-z0-9]+", path.read_text(errors="ignore").lower()))
+    reference = EnglishStemmer()
+    assert len(words) > 2000
+    assert {w: stem(w) for w in words} == {w: reference.stemWord(w) for w in words}
