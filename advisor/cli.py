@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from advisor.settings import get_settings
 
@@ -193,13 +195,38 @@ def _starting() -> Iterator[None]:
         gc.enable()
 
 
-def _print_reply(reply) -> None:
-    from rich.markdown import Markdown
+_HEADING = re.compile(r"\*\*(?P<text>[^*]+)\*\*")
+_LABEL = re.compile(r"\*\*(?P<text>[^*]+?:)\*\*\s*")
 
+
+def answer_text(answer: str) -> Text:
+    """The answer for a terminal: the composer's own headings, bullets and bold labels
+    styled, every other character printed as it is (text from sources and students is
+    data, so it is never read as Markdown or as rich markup)."""
+    text = Text()
+    for line in answer.splitlines():
+        heading = _HEADING.fullmatch(line.strip())
+        if heading:
+            text.append(heading["text"], style="bold")
+        else:
+            bullet = line.startswith("- ")
+            body = line[2:] if bullet else line
+            label = _LABEL.match(body)
+            text.append("  • " if bullet else "")
+            if label:
+                text.append(label["text"] + " ", style="bold")
+                body = body[label.end() :]
+            text.append(body)
+        text.append("\n")
+    return text
+
+
+def _print_reply(reply) -> None:
     from advisor.paychart import cli_table
     from advisor.payfigures import worth_charting
+    from advisor.render import guard_note
 
-    out.print(Markdown(reply.answer))
+    out.print(answer_text(reply.answer.strip()))
     if worth_charting(reply.figures):  # the same figures the page charts
         out.print()
         out.print(cli_table(reply.figures))
@@ -210,8 +237,10 @@ def _print_reply(reply) -> None:
         out.print(
             f"  [{c.n}] {escape(c.title)} ({escape(c.publisher)}{dated}) — {escape(c.section)}"
         )
-    for removal in reply.removed:
-        out.print(f"[dim]guard removed: {escape(removal.reason)}[/]")
+    if note := guard_note(reply):
+        out.print(f"\n{escape(note)}")
+    for removal in reply.removed:  # the detail, for whoever checks the guard
+        err.print(f"[dim]guard removed: {escape(removal.reason)}[/]")
 
 
 def _load_history(path: Path | None) -> list:

@@ -299,3 +299,25 @@ def test_error_lines_do_not_wrap_in_narrow_terminals(tmp_path: Path, columns: st
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()
     assert str(deep) in line and "not valid JSON" in line
+
+
+def test_terminal_answer_keeps_headings_on_their_own_line_and_source_text_inert() -> None:
+    """A multi-part answer's headings ran into the answer ("Do coders need a degree
+    Medical coders…") when the reply was rendered as Markdown; a source's own markup
+    ([link](url), **, [bold]) is printed as written."""
+    from rich.console import Console
+
+    from advisor.cli import answer_text
+
+    answer = (
+        "**Do coders need a degree?**\nNo degree is required [1].\n\n"
+        "- **BLS, May 2023:** See [salary data](http://evil.test/x) and [bold]x[/bold] [2]."
+    )
+    console = Console(width=200, record=True, color_system=None)
+    console.print(answer_text(answer))
+    shown = console.export_text()
+    lines = shown.splitlines()
+    assert lines[0] == "Do coders need a degree?" and lines[1] == "No degree is required [1]."
+    assert (
+        "  • BLS, May 2023: See [salary data](http://evil.test/x) and [bold]x[/bold] [2]." in lines
+    )
