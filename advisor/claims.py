@@ -71,23 +71,29 @@ class Stated:
     stats: frozenset[str] = frozenset()
     years: frozenset[int] = frozenset()
     reporters: tuple[str, ...] = ()
-    unknown_reporters: tuple[str, ...] = ()  # "according to Indeed": no article names them
-    where: tuple[str, ...] = ()  # "in California": a place or group the figure is put in
+    unknown_reporters: tuple[str, ...] = ()  # "according to <a site>": no article names them
+    where: tuple[str, ...] = ()  # "<jobs> in <Place>": a place the figure is put in
 
 
-# "in California", "across New England": where a reply puts a figure, in general English
+# "<jobs> in <Place>": where a reply puts a figure, in general English
 _WHERE = re.compile(
-    r"\b(?:[Ii]n|[Aa]cross|[Tt]hroughout)\s+(?:the\s+)?([A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})"
+    r"\s+(?:in|across|throughout)\s+(?:the\s+)?([A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})"
 )
 _MONTHS = frozenset(calendar.month_name[1:])
 
 
 def places_in(text: str, lexicon: Lexicon) -> tuple[str, ...]:
-    """Capitalised names a figure is put "in" that are not a month, a job or a reporter."""
+    """Capitalised names a job is put "in" ("<jobs> in <Place> earned…"): right after a
+    job the library knows, not a month, a job, a reporter or a code with digits. A
+    sentence that opens "In <Name>, …" is not read, as "In Addition," and "In the U.S.,"
+    open sentences about national figures too."""
+    ends = {m.end for m in lexicon.mentions(text)}
     return tuple(
         name.rstrip(".")
-        for name in _WHERE.findall(text)
-        if name.split()[0] not in _MONTHS
+        for m in _WHERE.finditer(text)
+        if m.start() in ends
+        and (name := m.group(1)).split()[0] not in _MONTHS
+        and not any(ch.isdigit() for ch in name)
         and not lexicon.subjects_in(name)
         and not lexicon.reporters_in(name)
     )
@@ -153,7 +159,7 @@ def mismatch(stated: Stated, fact: FigureFact, lexicon: Lexicon) -> str | None:
     source = (fact.passage or fact.sentence).lower()
     if missing := [w for w in stated.where if w.lower() not in source]:
         return f"stated for {', '.join(missing)}, which the source does not name"
-    unknown = [n for n in stated.unknown_reporters if n.lower() not in fact.sentence.lower()]
+    unknown = [n for n in stated.unknown_reporters if n.lower() not in source]
     if unknown:
         who = f"{fact.reporter} reported it" if fact.reporter else "the source names no one"
         return f"attributed to {', '.join(unknown)}, but {who}"

@@ -233,7 +233,7 @@ def _print_reply(reply) -> None:
     if reply.citations:
         out.print("\n[bold]Sources[/]")
     for c in reply.citations:
-        dated = f", {c.published}" if c.published else ""
+        dated = f", {escape(c.published)}" if c.published else ""
         out.print(
             f"  [{c.n}] {escape(c.title)} ({escape(c.publisher)}{dated}) — {escape(c.section)}"
         )

@@ -107,7 +107,7 @@ def standalone(question: str, history: Sequence[TurnLike], lexicon: Lexicon) -> 
             listed = []
         context = named_before or conversation_subjects(history, lexicon)
         if _SET_REFERENCE.search(question) and not listed and len(context) == 1:
-            # "which of them pays more?" after "electricians?", then "and hygienists?": both
+            # "which of them pays more?" after one job, then "and what about <another>?": both
             pair = _recent_names(history, lexicon, 2)
             if len(pair) == 2:
                 return f"{question} {pair[1]} or {pair[0]}"

@@ -44,7 +44,7 @@ FRAMING_TOKENS = frozenset(
 CREDENTIAL_QUESTION = re.compile(
     r"\b(?:certif\w*|credentials?|exams?|examinations?|licen[cs]\w*|boards?)\b", re.I
 )
-# "Do paralegals need a certificate?": whether something is required, answered by a sentence
+# "Do <jobs> need a certificate?": whether something is required, answered by a sentence
 # that says so ("No state requires certification…"), not by one about what it involves.
 NEED_QUESTION = re.compile(
     r"^\W*(?:do|does|did|is|are|can|must|will|should)\b.*\b(?:need|needs|require|required"

@@ -141,9 +141,9 @@ _CONTRAST = re.compile(r",?\s+(?:while|whereas)\s+|;\s+")
 
 
 def _own_clause(c: Candidate, wanted: list[str], lex: Lexicon) -> Candidate:
-    """ "Billing programs take months to two years, while PALS training is typically a
-    one-day course": asked about one subject, the lead is its own clause, word for word,
-    not a sentence that opens with another subject."""
+    """ "X programs take months to two years, while Y training is typically a one-day
+    course": asked about Y, the lead is Y's own clause, word for word, not a sentence
+    that opens with another subject."""
     if len(wanted) != 1 or c.is_list:
         return c
     spans, start = [], 0
@@ -159,7 +159,7 @@ def _own_clause(c: Candidate, wanted: list[str], lex: Lexicon) -> Candidate:
     a, b = spans[1]
     clause = c.text[a:b].strip()
     if len(clause.split()) < 5 or not clause[:1].isupper():
-        return c  # "coders earn more" alone would read as a new sentence only capitalised
+        return c  # "x earns more" alone would read as a new sentence only capitalised
     return replace(c, text=clause.rstrip(".") + ".")
 
 

@@ -49,7 +49,7 @@ def score(question: str, candidates: list[Candidate], lex: Lexicon) -> None:
     wanted = question_subjects(lex, question)
     subject_tokens = set(tokenize(" ".join(lex.words())))
     pay = bool(PAY_QUESTION.search(question))
-    # "…a hygienist in 9 months, yeah?" asks how long as surely as "how long…?" does
+    # "…a <job> in 9 months, yeah?" asks how long as surely as "how long…?" does
     duration = bool(TIME_QUESTION.search(question)) or any(
         f.kind == "duration" for f in extract_figures(question)
     )

@@ -126,10 +126,11 @@ _REPORTER_CUES = (
         r"|found|says|lists|notes)\b"
     ),
 )
+_TIME_WORDS = frozenset("hour day week month year annum".split())
 _STRONG_CUE = re.compile(
     r"(?:according to|reported by|data from|figures from|survey by|per)\b", re.I
 )
-# "Per ZipRecruiter, …" in a reply; not read from articles, where "per Section 4 rules" names no
+# "Per <Site>, …" in a reply; not read from articles, where "per Section 4 rules" names no
 # reporter
 _PER = re.compile(r"(?:^|[.;:]\s+)[Pp]er\s+(?:the\s+)?((?:[A-Z][\w&'’.-]*\s?){1,4}),")
 _NOT_REPORTERS = frozenset(
@@ -397,7 +398,7 @@ def cued_names(text: str, lone_words: bool = False) -> list[str]:
     """Names a figure is attributed to ("according to the BLS", "PayScale reports").
 
     One plain capitalised word is usually a sentence start, so it counts only with
-    `lone_words` and right after a cue ("according to Indeed"): the guard reads a
+    `lone_words` and right after a cue ("according to <Site>"): the guard reads a
     reply's own attributions that way; deriving a library's reporters does not."""
     names: list[str] = []
     for pattern in (*_REPORTER_CUES, _PER) if lone_words else _REPORTER_CUES:
@@ -408,8 +409,13 @@ def cued_names(text: str, lone_words: bool = False) -> list[str]:
                 continue
             if len(name.split()) > 6 or len(name) < 2:
                 continue
+            strong = bool(_STRONG_CUE.match(m.group(0).lstrip(" .,;:")))
+            if lone_words and pattern is _REPORTER_CUES[0] and not strong:
+                continue  # a reply's "moving from <Place>" names no reporter
+            if name.lower() in _TIME_WORDS:
+                continue  # "Per Year, …"
             lone = " " not in name and not re.search(r"[A-Z].*[A-Z]", name)
-            if lone and not (lone_words and _STRONG_CUE.match(m.group(0).lstrip())):
+            if lone and not (lone_words and strong):
                 continue
             names.append(name)
     return names

@@ -53,7 +53,7 @@ class FigureFact:
     years: frozenset[int]
     reporter: str | None
     sentence: str
-    passage: str = ""  # the whole passage, for what a reply may add ("in California")
+    passage: str = ""  # the whole passage, for what a reply may add ("<jobs> in <Place>")
 
     @property
     def subject_keys(self) -> frozenset[str]:

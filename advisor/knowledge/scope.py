@@ -46,7 +46,8 @@ def main_subjects(lexicon: Lexicon, limit: int = 16) -> list[str]:
                 and lexicon.related(frozenset({k}), frozenset({o}), by_key=True)
             }  # fmt: skip
 
-        # "PALS" names its providers' job; "CPhT" next to "pharmacy technicians" repeats one
+        # a credential whose holders' job is not listed names that job; one next to its own job
+        # (a "Certified <Job>" beside "<jobs>") repeats it
         ranked = jobs + [
             k
             for k in ranked
