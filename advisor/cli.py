@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import json
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,11 +16,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.text import Text
 
 from advisor.settings import get_settings
+from advisor.terminal import err, out, print_eval, print_reply
 
 app = typer.Typer(
     help="Career Advisor: cited answers from career articles.",
@@ -29,11 +27,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console(highlight=False)
-# soft_wrap: an error names a path; rich must not break it (or the message) to the
-# terminal's width, which is unknown, 40 columns, or 80 when COLUMNS is unset.
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
 EXIT_USER_ERROR = 2
 
 
@@ -195,54 +188,6 @@ def _starting() -> Iterator[None]:
         gc.enable()
 
 
-_HEADING = re.compile(r"\*\*(?P<text>[^*]+)\*\*")
-_LABEL = re.compile(r"\*\*(?P<text>[^*]+?:)\*\*\s*")
-
-
-def answer_text(answer: str) -> Text:
-    """The answer for a terminal: the composer's own headings, bullets and bold labels
-    styled, every other character printed as it is (text from sources and students is
-    data, so it is never read as Markdown or as rich markup)."""
-    text = Text()
-    for line in answer.splitlines():
-        heading = _HEADING.fullmatch(line.strip())
-        if heading:
-            text.append(heading["text"], style="bold")
-        else:
-            bullet = line.startswith("- ")
-            body = line[2:] if bullet else line
-            label = _LABEL.match(body)
-            text.append("  • " if bullet else "")
-            if label:
-                text.append(label["text"] + " ", style="bold")
-                body = body[label.end() :]
-            text.append(body)
-        text.append("\n")
-    return text
-
-
-def _print_reply(reply) -> None:
-    from advisor.paychart import cli_table
-    from advisor.payfigures import worth_charting
-    from advisor.render import guard_note
-
-    out.print(answer_text(reply.answer.strip()))
-    if worth_charting(reply.figures):  # the same figures the page charts
-        out.print()
-        out.print(cli_table(reply.figures))
-    if reply.citations:
-        out.print("\n[bold]Sources[/]")
-    for c in reply.citations:
-        dated = f", {escape(c.published)}" if c.published else ""
-        out.print(
-            f"  [{c.n}] {escape(c.title)} ({escape(c.publisher)}{dated}) — {escape(c.section)}"
-        )
-    if note := guard_note(reply):
-        out.print(f"\n{escape(note)}")
-    for removal in reply.removed:  # the detail, for whoever checks the guard
-        err.print(f"[dim]guard removed: {escape(removal.reason)}[/]")
-
-
 def _load_history(path: Path | None) -> list:
     from advisor.answer import parse_history
     from advisor.text import QuestionError, has_surrogates
@@ -300,7 +245,7 @@ def ask(
             print(json.dumps(found, ensure_ascii=False))
         if found is not None:
             if not as_json:
-                _print_reply(reply_view(found))
+                print_reply(reply_view(found))
             return
     from advisor.embeddings import preload
 
@@ -312,7 +257,7 @@ def ask(
     if as_json:
         print(json.dumps(reply.as_json(), ensure_ascii=False))
     else:
-        _print_reply(reply)
+        print_reply(reply)
 
 
 @app.command()
@@ -343,7 +288,7 @@ def chat(backend: Annotated[str | None, typer.Option(help=BACKEND_HELP)] = None)
         except QuestionError as error:
             err.print(f"[yellow]{escape(str(error))}[/]")
             continue
-        _print_reply(reply)
+        print_reply(reply)
         turns += [Turn(role="user", content=question), Turn(role="assistant", content=reply.answer)]
 
 
@@ -474,7 +419,7 @@ def eval_command(
         "guard": not no_guard,
     }
     folder = write_report(run, reports_dir or PROJECT_ROOT / "evals" / "reports")
-    _print_eval(run, folder)
+    print_eval(run, folder)
     if update_baseline:
         ev.update_baseline(run, chosen.baseline)
         out.print(
@@ -483,42 +428,6 @@ def eval_command(
         run.failures = [f for f in run.failures if "fell from" not in f and "rose from" not in f]
     if run.failures:
         raise typer.Exit(1)
-
-
-def _print_eval(run, folder: Path) -> None:
-    from rich.table import Table
-
-    from advisor.gate import change_text, number_text
-
-    title = f"eval {run.library} {run.config}: {len(run.graded)} cases, k={run.k}"
-    table = Table(title=title)
-    for column in ("metric", "value", "baseline", "threshold", "change", "pass"):
-        table.add_column(column, justify="left" if column == "metric" else "right")
-    for row in run.rows:
-        baseline = "" if row.baseline is None else number_text(row.baseline)
-        status = {"FAIL": "[bold red]FAIL[/]", "pass": "[green]pass[/]"}.get(row.status, row.status)
-        table.add_row(
-            row.name,
-            number_text(row.value),
-            baseline,
-            row.threshold_text,
-            change_text(row.change),
-            status,
-        )
-    out.print(table)
-    if run.guard_would_remove is not None:
-        out.print(f"Guard off: the guard would have removed {run.guard_would_remove} figures.")
-    for warning in run.warnings:
-        err.print(f"[yellow]warning:[/] {escape(warning)}")
-    for failure in run.failures:
-        err.print(f"[bold red]FAIL[/] {escape(failure)}")
-    failed_cases = run.failed_cases
-    out.print(
-        f"{len(failed_cases)} of {len(run.graded)} cases failed; report: {folder}", soft_wrap=True
-    )
-    for g in failed_cases:
-        out.print(f"  [red]✗[/] {escape(g.case_id)}: {escape(g.reasons[0])}", soft_wrap=True)
-    out.print("[bold green]PASSED[/]" if not run.failures else "[bold red]FAILED[/]")
 
 
 @app.command()

@@ -307,7 +307,7 @@ def test_terminal_answer_keeps_headings_on_their_own_line_and_source_text_inert(
     ([link](url), **, [bold]) is printed as written."""
     from rich.console import Console
 
-    from advisor.cli import answer_text
+    from advisor.terminal import answer_text
 
     answer = (
         "**Do coders need a degree?**\nNo degree is required [1].\n\n"
