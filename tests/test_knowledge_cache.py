@@ -17,6 +17,7 @@ from advisor.knowledge.library import derive_library, library_lexicon
 from advisor.settings import Settings
 
 from .conftest import HashEmbedder
+from .test_outliers import PLANTED  # one planted outlier article for both files
 
 CAREERS = Path(__file__).resolve().parent.parent / "evals" / "corpora" / "careers" / "corpus"
 CHANGED = "medical-coder-vs-medical-biller"
@@ -137,18 +138,6 @@ def test_damaged_entries_and_another_derivers_cache_are_rederived(
     path.write_text(json.dumps(data))
     assert build_index(settings, hash_embedder).derived_articles == _articles(settings)
     assert _stored(settings) == expected
-
-
-PLANTED = """---
-title: Career News
-publisher: Career News
-published: 2024-05-01
----
-
-## Medical coder pay
-
-Medical coders earn an average salary of $500,000 a year, according to a recent survey.
-"""
 
 
 def test_pay_figures_are_read_again_only_for_changed_articles_while_the_names_stay(

@@ -55,18 +55,18 @@ def _pay_answer(
     """A sourced comparison, then every sourced amount with who reported it and when.
 
     When the question names a certification, only amounts stated for it are
-    listed: a coder's average is not a CCS salary.
+    listed: a job's average is not the salary of one certification's holders.
     """
     wanted = question_subjects(lex, question)
     specific = [e for e in wanted if lex.subjects[e].kind == "credential"]
     with_money = [c for c in candidates if c.money]
-    if specific:  # named in the sentence itself: a neighbour's "PALS" does not make it PALS pay
+    if specific:  # named in the sentence itself: a neighbour's naming it does not make it its pay
         with_money = [c for c in with_money if any(e in named(lex, c.text) for e in specific)]
     comparative = MORE_QUESTION.search(question) or COMPARE_QUESTION.search(question)
     if comparative and len(wanted) >= 2:
         found = comparisons(wanted, with_money)
         verdict = pay_verdict(lex, wanted, found)
-        if verdict:  # "Medical coders, in every source that reports both [1][2]."
+        if verdict:  # "<Jobs>, in every source that reports both [1][2]."
             evidence = list({id(s): s for c in found for s in c.sentences}.values())
             return [verdict, "", *(_labelled(c) for c in in_reading_order(evidence))]
     figures = select(with_money, max_figures, floor=1.0)
