@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 Kind = Literal["money", "percent", "duration", "year", "count"]
@@ -103,7 +104,15 @@ def mask(text: str) -> str:
 
 
 def extract_figures(text: str) -> list[Figure]:
-    """Every figure in `text`, left to right; each character belongs to one figure at most."""
+    """Every figure in `text`, left to right; each character belongs to one figure at most.
+
+    The same passage sentences are read by retrieval, the composer and the guard in
+    every answer (about 15 calls an answer), so the figures of recent texts are kept."""
+    return list(_figures(text))
+
+
+@lru_cache(maxsize=8192)
+def _figures(text: str) -> tuple[Figure, ...]:
     masked = mask(text)
     taken = [False] * len(masked)
     found: list[Figure] = []
@@ -131,7 +140,7 @@ def extract_figures(text: str) -> list[Figure]:
         claim("year", float(m.group()), None, m.start(), m.end())
     for m in _COUNT.finditer(masked):
         claim("count", _number(m.group("num"), m.group("mult")), None, m.start(), m.end())
-    return sorted(found, key=lambda f: f.start)
+    return tuple(sorted(found, key=lambda f: f.start))
 
 
 # Where one clause ends and the next begins, for "coders earn X, while billers earn Y".

@@ -25,13 +25,15 @@ from pathlib import Path
 from advisor.chunking import Chunk
 from advisor.text import tokenize
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: passage counts per term in a table (fts5vocab counts them per query)
 FOLDER = "keyword"
 # Okapi BM25 as rank-bm25 0.2.2 computes it (the ranking the labelled sets were tuned on)
 K1, B, EPSILON = 1.5, 0.75, 0.25
 PREFILTER = 200  # FTS5 matches re-scored per query, at least (10 x the hits asked for)
-COMMON_FLOOR = 5_000  # passages: below this, every query word picks candidates
-COMMON_SHARE = 0.05  # above it, a word in more than this share of passages does not
+# Passages FTS5 may rank for one query (the sum of its words' passage counts): ranking
+# costs about 2 microseconds a passage, so this bounds a keyword search near 10 ms
+# whatever the library's size. A five- or fifty-article library never reaches it.
+MATCH_BUDGET = 5_000
 # tokens are [a-z0-9] runs that may hold "." or "," between digits ("54,972", "3.5")
 _TOKENIZER = "unicode61 remove_diacritics 0 tokenchars '.,'"
 
@@ -102,7 +104,9 @@ class KeywordIndex:
         FTS5 finds and pre-ranks the matches with its own bm25() in C; the best of them
         are then scored with Okapi BM25 exactly as rank-bm25 scored them before (k1 1.5,
         b 0.75, a term in most passages weighs a quarter of the mean idf, not nothing),
-        so the ranking the labelled sets were measured on is kept.
+        so the ranking the labelled sets were measured on is kept. A query whose every
+        word is too common to pick candidates (see `_selective`) finds none: `score`
+        then weighs the passages dense search found.
         """
         if n < 1:
             return []
@@ -114,22 +118,31 @@ class KeywordIndex:
             "SELECT chunk_id, tokens FROM passages WHERE passages MATCH ? ORDER BY rank LIMIT ?",
             (expression, max(PREFILTER, 10 * n)),
         )
-        idf = {t: _idf(self.size, df, self.floor) for t, df in frequency.items()}
-        scored = []
-        for cid, text in rows:
-            words = text.split()
-            norm = K1 * (1 - B + B * len(words) / self.avgdl)
-            counts: dict[str, int] = {}
-            for word in words:
-                if word in idf:
-                    counts[word] = counts.get(word, 0) + 1
-            score = sum(
-                idf[t] * counts[t] * (K1 + 1) / (counts[t] + norm) for t in tokens if t in counts
-            )
-            if score > 0:
-                scored.append((cid, score))
+        idf = self._idf(frequency)
+        scored = [(cid, self._okapi(text.split(), tokens, idf)) for cid, text in rows]
+        scored = [(cid, score) for cid, score in scored if score > 0]
         scored.sort(key=lambda pair: -pair[1])
         return scored[:n]
+
+    def score(self, tokens: list[str], passages: dict[str, list[str]]) -> dict[str, float]:
+        """BM25 of given passages (their tokens as `advisor.text.tokenize` makes them),
+        scored as `search` scores its matches; those sharing no token are left out."""
+        idf = self._idf(self._frequency(tokens))
+        scored = {cid: self._okapi(words, tokens, idf) for cid, words in passages.items()}
+        return {cid: score for cid, score in scored.items() if score > 0}
+
+    def _idf(self, frequency: dict[str, int]) -> dict[str, float]:
+        return {t: _idf(self.size, df, self.floor) for t, df in frequency.items()}
+
+    def _okapi(self, words: list[str], tokens: list[str], idf: dict[str, float]) -> float:
+        norm = K1 * (1 - B + B * len(words) / self.avgdl)
+        counts: dict[str, int] = {}
+        for word in words:
+            if word in idf:
+                counts[word] = counts.get(word, 0) + 1
+        return sum(
+            idf[t] * counts[t] * (K1 + 1) / (counts[t] + norm) for t in tokens if t in counts
+        )
 
     def _frequency(self, tokens: list[str]) -> dict[str, int]:
         """How many passages hold each token (those that occur at all)."""
@@ -137,20 +150,22 @@ class KeywordIndex:
         if not wanted:
             return {}
         marks = ",".join("?" * len(wanted))
-        found = self._run(f"SELECT term, doc FROM vocab WHERE term IN ({marks})", (*wanted,))
+        found = self._run(f"SELECT term, doc FROM terms WHERE term IN ({marks})", (*wanted,))
         return dict(found)
 
     def _selective(self, tokens: list[str], frequency: dict[str, int]) -> list[str]:
-        """The tokens that pick the candidates: FTS5 scores every passage a token is in, so
-        a word in most of a large library ("medical" in a medical one) costs a scan of
-        most of it and adds little (a low idf; dense search finds such passages). Below
-        COMMON_FLOOR passages every token is used; above it, tokens in more than
-        COMMON_SHARE of the passages are left to the re-scoring, the rarest kept."""
-        present = [t for t in dict.fromkeys(tokens) if t in frequency]
-        if self.size < COMMON_FLOOR or not present:
-            return present
-        rare = [t for t in present if frequency[t] <= COMMON_SHARE * self.size]
-        return rare or [min(present, key=lambda t: frequency[t])]
+        """The tokens that pick the candidates, rarest first, while together they are in
+        at most MATCH_BUDGET passages. FTS5 ranks every passage a picking token is in, so
+        a word in much of a large library ("medical" in a medical one) would cost a scan
+        of much of it and add little (a low idf; dense search finds such passages). The
+        words left out still count when the candidates are scored."""
+        chosen, total = [], 0
+        for token in sorted(dict.fromkeys(t for t in tokens if t in frequency), key=frequency.get):
+            total += frequency[token]
+            if total > MATCH_BUDGET:
+                break
+            chosen.append(token)
+        return chosen
 
     def known(self, tokens: Iterable[str]) -> set[str]:
         """The tokens that occur in some passage."""
@@ -159,7 +174,7 @@ class KeywordIndex:
             return set()
         marks = ",".join("?" * len(wanted))
         return {
-            t for (t,) in self._run(f"SELECT term FROM vocab WHERE term IN ({marks})", (*wanted,))
+            t for (t,) in self._run(f"SELECT term FROM terms WHERE term IN ({marks})", (*wanted,))
         }
 
 
@@ -230,7 +245,11 @@ class KeywordWriter:
         """Merge the index segments, record the size, and rename the file into place."""
         conn = self._conn
         conn.execute("INSERT INTO passages (passages) VALUES ('optimize')")
-        dfs = [df for (df,) in conn.execute("SELECT doc FROM vocab")]
+        # fts5vocab counts a term's passages by reading its whole list, 7 ms for a common
+        # word at 100,000 passages: the counts are stored once, in a table with a key
+        conn.execute("CREATE TABLE terms (term TEXT PRIMARY KEY, doc INTEGER) WITHOUT ROWID")
+        conn.execute("INSERT INTO terms SELECT term, doc FROM vocab")
+        dfs = [df for (df,) in conn.execute("SELECT doc FROM terms")]
         tokens = conn.execute("SELECT coalesce(sum(cnt), 0) FROM vocab").fetchone()[0]
         raw = [math.log(self.count - df + 0.5) - math.log(df + 0.5) for df in dfs]
         floor = EPSILON * (sum(raw) / len(raw)) if raw else 0.0

@@ -98,6 +98,9 @@ def relative_score_fusion(
 
 # Per-generation caches of what a passage is about and its words; cleared when this full.
 _CACHE_LIMIT = 50_000
+# Passages read from chroma, kept per generation: a warm question reads no text from the
+# store (its documents cost more than its vectors: 2.7 vs 0.9 ms a query at five articles).
+_PASSAGE_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,8 @@ class _Loaded:
     # whom each passage is about and its word set, read on first use (caches, not state)
     about: dict[str, frozenset[str]] = field(default_factory=dict, compare=False)
     words: dict[str, frozenset[str]] = field(default_factory=dict, compare=False)
+    passages: dict[str, Chunk] = field(default_factory=dict, compare=False)
+    tokens: dict[str, list[str]] = field(default_factory=dict, compare=False)
 
 
 class _Gone(Exception):
@@ -182,11 +187,9 @@ def _unreachable(settings: Settings, err: Exception) -> IndexUnavailableError:
     )
 
 
-def _chunks(got: dict, first: bool = False) -> dict[str, Chunk]:
-    """Chunks from a chroma get (or, with `first`, a one-query result)."""
+def _chunks(got: dict) -> dict[str, Chunk]:
+    """Chunks from a chroma get."""
     ids, docs, metas = got["ids"], got["documents"], got["metadatas"]
-    if first:
-        ids, docs, metas = ids[0], docs[0], metas[0]
     if any(d is None for d in docs) or any(m is None for m in metas):
         raise _Gone  # read while a rebuild dropped the collection: its rows are half gone
     return {
@@ -283,12 +286,21 @@ class Retriever:
         return self._with_retry(lambda loaded: self._fetch(loaded, ids))
 
     def _fetch(self, loaded: _Loaded, ids: list[str]) -> dict[str, Chunk]:
-        if not ids:
-            return {}
-        got = self._store(
-            loaded, lambda: loaded.collection.get(ids=ids, include=["documents", "metadatas"])
-        )
-        return _chunks(got)
+        """Passages by id: those read before from the generation's cache, the rest in one get."""
+        cache = loaded.passages  # shared by threads: read with get(), never c in / c[]
+        found = {cid: chunk for cid in ids if (chunk := cache.get(cid)) is not None}
+        missing = [cid for cid in dict.fromkeys(ids) if cid not in found]
+        if missing:
+            got = self._store(
+                loaded,
+                lambda: loaded.collection.get(ids=missing, include=["documents", "metadatas"]),
+            )
+            read = _chunks(got)
+            if len(cache) + len(read) > _PASSAGE_LIMIT:
+                cache.clear()
+            cache.update(read)
+            found.update(read)
+        return found
 
     def coverage(self, query: str) -> float:
         """Share of the question's words that occur anywhere in the articles (0 for none)."""
@@ -318,25 +330,21 @@ class Retriever:
     def dense(self, query: str, n: int) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first."""
         vector = self.embedder.embed_query(query)
-        found = self._with_retry(lambda loaded: self._dense(loaded, vector, n))
-        return [(cid, sim) for cid, sim, _ in found]
+        return self._with_retry(lambda loaded: self._dense(loaded, vector, n))
 
-    def _dense(
-        self, loaded: _Loaded, vector: list[float], n: int
-    ) -> list[tuple[str, float, Chunk]]:
-        """(id, cosine similarity, passage), best first; the passages come with the query."""
+    def _dense(self, loaded: _Loaded, vector: list[float], n: int) -> list[tuple[str, float]]:
+        """(id, cosine similarity), best first; the passages are read by `_fetch`, which
+        reads only those it has not read before."""
         found = self._store(
             loaded,
             lambda: loaded.collection.query(
                 query_embeddings=[vector],
                 n_results=max(1, min(n, loaded.size)),
-                include=["distances", "documents", "metadatas"],
+                include=["distances"],
             ),
         )
-        chunks = _chunks(found, first=True)
         return [
-            (cid, 1.0 - d, chunks[cid])
-            for cid, d in zip(found["ids"][0], found["distances"][0], strict=True)
+            (cid, 1.0 - d) for cid, d in zip(found["ids"][0], found["distances"][0], strict=True)
         ]
 
     def keyword(self, query: str, n: int) -> list[tuple[str, float]]:
@@ -347,8 +355,25 @@ class Retriever:
         """A full name in the query also searches for its acronym ("registered nurse" finds
         "RN at a glance"); the other way round (LPN -> licensed practical nurse) lowered
         MRR on both libraries' labelled sets (0.84 -> 0.82, 0.74 -> 0.67), so it is not done."""
-        tokens = tokenize(" ".join([query, *loaded.lexicon.acronyms_for(query)]))
+        tokens = self._query_tokens(loaded, query)
         return self._keyword_call(loaded, lambda: loaded.keyword.search(tokens, n))
+
+    def _query_tokens(self, loaded: _Loaded, query: str) -> list[str]:
+        return tokenize(" ".join([query, *loaded.lexicon.acronyms_for(query)]))
+
+    def _rescored(
+        self, loaded: _Loaded, query: str, ids: list[str], chunks: dict[str, Chunk]
+    ) -> list[tuple[str, float]]:
+        """BM25 of the dense candidates, for a question whose every word is in too many
+        passages to pick keyword candidates (`KeywordIndex.search` finds none then)."""
+
+        def words(c: str) -> list[str]:
+            return _cached(loaded.tokens, c, lambda: tokenize(chunks[c].embed_text))
+
+        tokens = self._query_tokens(loaded, query)
+        passages = {c: words(c) for c in ids if c in chunks}
+        scores = self._keyword_call(loaded, lambda: loaded.keyword.score(tokens, passages))
+        return sorted(scores.items(), key=lambda pair: -pair[1])
 
     def search(self, query: str, k: int | None = None) -> SearchResult:
         """Top-k fused passages for a question (validated here, so every caller is safe)."""
@@ -367,9 +392,10 @@ class Retriever:
         keyword = self._keyword(loaded, query, cfg.candidates)
         timings["bm25"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        chunks = {cid: chunk for cid, _, chunk in dense}
-        chunks.update(self._fetch(loaded, [c for c, _ in keyword if c not in chunks]))
-        dense_scores = {cid: sim for cid, sim, _ in dense}
+        chunks = self._fetch(loaded, [c for c, _ in dense] + [c for c, _ in keyword])
+        if not keyword:
+            keyword = self._rescored(loaded, query, [c for c, _ in dense], chunks)
+        dense_scores = {cid: sim for cid, sim in dense if cid in chunks}
         bm25_scores = {cid: score for cid, score in keyword if cid in chunks}
         fused = relative_score_fusion(dense_scores, bm25_scores, cfg.dense_weight)
         self._prefer_asked_subjects(query, fused, chunks, loaded)

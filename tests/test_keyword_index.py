@@ -15,6 +15,7 @@ from advisor.index import IndexUnavailableError, build_index, read_manifest
 from advisor.keyword import FOLDER, KeywordIndex, keyword_path
 from advisor.retrieve import Retriever
 from advisor.settings import Settings, get_settings
+from advisor.text import tokenize
 
 from .conftest import REPO, HashEmbedder
 
@@ -167,9 +168,13 @@ def test_start_up_reads_no_passage_whatever_the_library_size(
             retriever = Retriever(settings, HashEmbedder(dims=16))
             assert calls == [], f"start-up read passages at {articles} articles: {calls}"
             assert retriever.search("what does role 3 earn for task 2", k=3).hits
-        candidates = settings.retrieval.candidates
-        assert len(calls) <= 2  # one query (with its passages), one get of keyword-only hits
-        assert all(kind == "query" or 0 <= n <= candidates for kind, n in calls), calls
+            candidates = settings.retrieval.candidates
+            # one query (vectors only), one get of both lists' candidates
+            assert [kind for kind, _ in calls] == ["query", "get"], calls
+            assert 0 < calls[1][1] <= 2 * candidates, calls
+            calls.clear()
+            assert retriever.search("what does role 3 earn for task 2", k=3).hits
+            assert calls == [("query", candidates)], "passages read once are not read again"
 
 
 KILLED_BUILD = """
@@ -257,12 +262,14 @@ def test_keyword_scores_are_okapi_bm25_as_before(
     assert dict(got) == pytest.approx(dict(expected))
 
 
-def test_in_a_large_library_a_word_in_most_passages_does_not_pick_candidates(
+def test_a_word_in_too_many_passages_does_not_pick_candidates(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """FTS5 scores every passage a query word is in; "medical" in a medical library of
-    100,000 passages made keyword search take 150 ms. Past COMMON_FLOOR passages such a
-    word only re-scores what the rarer words found; below it every word still counts."""
+    """FTS5 ranks every passage a query word is in; "medical" in a medical library of
+    100,000 passages made keyword search take 150 ms. The rarest words pick candidates
+    while together they are in at most MATCH_BUDGET passages; the others only re-score
+    what those found, exactly as before. A question whose rarest word is past the budget
+    finds none here, and `score` weighs the passages dense search found instead."""
     from advisor import keyword
     from advisor.chunking import Chunk
     from advisor.keyword import KeywordWriter
@@ -279,9 +286,31 @@ def test_in_a_large_library_a_word_in_most_passages_does_not_pick_candidates(
     writer.finish()
     index = KeywordIndex(path)
     everything = index.search(["medic", "zymurgi"], 50)
-    assert len(everything) == 42  # a small library: "medical" finds its passages too
-    monkeypatch.setattr(keyword, "COMMON_FLOOR", 10)
+    assert len(everything) == 42  # within the budget: "medical" finds its passages too
+    monkeypatch.setattr(keyword, "MATCH_BUDGET", 10)
     selective = index.search(["medic", "zymurgi"], 50)
     assert sorted(cid for cid, _ in selective) == ["c40", "c41"]  # those with the rare word
     assert dict(selective)["c40"] == dict(everything)["c40"]  # scored exactly as before
-    assert index.search(["medic"], 5)  # only common words: the rarest still searches
+    assert index.search(["medic"], 5) == []  # only a word past the budget: no candidates
+    given = {c.chunk_id: tokenize(c.embed_text) for c in chunks[38:]}
+    scored = index.score(["medic", "zymurgi"], given)
+    assert scored == pytest.approx({c: s for c, s in everything if c in given})
+
+
+def test_past_the_budget_fused_search_still_weighs_words(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With every word of a question past the budget, the fused ranking still has BM25
+    scores: those of the dense candidates, as a search within the budget gives them."""
+    from advisor import keyword
+
+    build_index(settings, HashEmbedder(dims=16))
+    retriever = Retriever(settings, HashEmbedder(dims=16))
+    question = "How much do medical coders earn?"
+    within = {h.chunk.chunk_id: h.bm25 for h in retriever.search(question, k=5).hits}
+    monkeypatch.setattr(keyword, "MATCH_BUDGET", 0)
+    assert retriever.keyword(question, 20) == []
+    past = {h.chunk.chunk_id: h.bm25 for h in retriever.search(question, k=5).hits}
+    assert any(score for score in past.values())
+    shared = [c for c in past if past[c] is not None and within.get(c) is not None]
+    assert shared and all(past[c] == pytest.approx(within[c]) for c in shared)

@@ -119,6 +119,9 @@ def _pattern(name: str, any_case: bool = False) -> str:
     return rf"(?i:{body})(?:'s|’s|s')?"
 
 
+MENTIONS_KEPT = 20_000  # texts whose mentions a lexicon keeps (then it starts again)
+
+
 @dataclass
 class Lexicon:
     """Subjects and reporters, with one compiled pattern that finds their mentions."""
@@ -130,6 +133,11 @@ class Lexicon:
     outliers: set[str] = field(default_factory=set)
     # passages read once per index load, not once per answer and again by the guard
     facts_cache: dict[tuple[str, ...], list] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    # the same sentences are searched for names by the composer, the guard and the pay
+    # labels of one answer (about 60 calls an answer): their mentions are kept
+    mentions_cache: dict[tuple[str, bool], tuple[Mention, ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
 
@@ -223,11 +231,17 @@ class Lexicon:
         regex = self._question_regex if question else self._regex
         if regex is None or not text:
             return []
+        cached = self.mentions_cache.get((text, question))
+        if cached is not None:
+            return list(cached)
         found = []
         for m in regex.finditer(text):
             keys = self._surfaces.get(normalize(m.group())) or self._upper.get(m.group().upper())
             if keys:
                 found.append(Mention(m.start(), m.end(), keys))
+        if len(self.mentions_cache) >= MENTIONS_KEPT:
+            self.mentions_cache.clear()
+        self.mentions_cache[(text, question)] = tuple(found)
         return found
 
     @cached_property
