@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from advisor.cli import main
-from advisor.index import build_index
+from advisor.index.build import build_index
 from advisor.settings import Settings, get_settings
 
 from .conftest import REPO, HashEmbedder

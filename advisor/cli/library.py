@@ -27,7 +27,7 @@ def index(
 
     A build that was interrupted (killed, Ctrl-C) continues where it stopped next time."""
     from advisor.embeddings import prepare
-    from advisor.index import build_index
+    from advisor.index.build import build_index
 
     settings = get_settings()
     prepare(settings.embedding)  # the ONNX export, once: no question waits for it later
