@@ -76,4 +76,5 @@ def write_manifest(settings: IndexSettings, manifest: Manifest) -> None:
 
 
 def stored_ids(manifest: Manifest) -> set[str]:
+    """Every passage id the manifest lists: what the store must hold, what a build may reuse."""
     return {cid for entry in manifest.documents.values() for cid in entry.chunk_ids}
