@@ -1,7 +1,7 @@
 """`advisor search`, `advisor ask` and `advisor chat`: the commands that answer.
 
-They share the slow start (the model and the index load with the collector paused)
-and the choice of generator, so they live together.
+All three load the model and the index before the first answer, and `ask` and `chat`
+choose the generator the same way (`--backend`), so they live together.
 """
 
 from __future__ import annotations
