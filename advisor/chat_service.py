@@ -21,7 +21,8 @@ import gradio as gr
 from advisor.answer import Advisor, Reply, Turn
 from advisor.feedback import FeedbackError, record_feedback
 from advisor.generators import GeneratorUnavailableError
-from advisor.index import IndexUnavailableError, read_manifest
+from advisor.index import IndexUnavailableError
+from advisor.index.manifest import read_manifest
 from advisor.paychart import pay_chart
 from advisor.payfigures import worth_charting
 from advisor.remote import SETTINGS_DIFFER, settings_id

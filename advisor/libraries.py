@@ -84,7 +84,7 @@ def library_advisor(settings: Settings, library: Library) -> Iterator[Advisor]:
         yield Advisor(settings)
         return
     from advisor.embeddings import SentenceEmbedder
-    from advisor.index import build_index
+    from advisor.index.build import build_index
     from advisor.retrieve import Retriever
 
     with tempfile.TemporaryDirectory(prefix="advisor-eval-") as folder:

@@ -25,7 +25,7 @@ from rich.table import Table
 
 from advisor.corpus import load_corpus
 from advisor.embeddings import SentenceEmbedder
-from advisor.index import build_index
+from advisor.index.build import build_index
 from advisor.labels import RetrievalCase, load_retrieval_set
 from advisor.metrics import p95
 from advisor.retrieve import Retriever

@@ -180,7 +180,7 @@ advisor = Advisor(settings, retriever)
 advisor.ask("warm up")
 out["ask_p50"] = statistics.median(timed(advisor.ask, q) for _ in range(2) for q in questions)
 from langchain_chroma import Chroma
-from advisor.index import open_client
+from advisor.index.chroma import open_client
 store = Chroma(client=open_client(settings.index), collection_name=retriever.collection.name,
                embedding_function=embedder)
 samples = [timed(store.similarity_search, q, 4) for _ in range(3) for q in questions]
@@ -217,7 +217,7 @@ def questions() -> list[str]:
 
 def bench_size(target: int, tmp: Path, rate: float, real: bool, asked: list[str]) -> dict:
     from advisor.embeddings import SentenceEmbedder
-    from advisor.index import build_index
+    from advisor.index.build import build_index
     from advisor.settings import IndexSettings, Settings
 
     corpus, index = tmp / f"corpus-{target}", tmp / f"index-{target}"

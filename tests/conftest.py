@@ -18,7 +18,7 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from advisor.embeddings import SentenceEmbedder
-from advisor.index import build_index
+from advisor.index.build import build_index
 from advisor.settings import EmbeddingSettings, IndexSettings, Settings, get_settings
 from advisor.text import tokenize
 

@@ -15,7 +15,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from advisor.answer import Advisor
-from advisor.index import build_index
+from advisor.index.build import build_index
 from advisor.retrieve import Retriever
 from advisor.settings import IndexSettings, Settings
 

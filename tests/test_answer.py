@@ -12,7 +12,7 @@ from advisor.corpus import load_corpus
 from advisor.figures import extract_figures
 from advisor.followup import standalone
 from advisor.generators import ChatModelGenerator, GeneratorUnavailableError, make_generator
-from advisor.index import build_index
+from advisor.index.build import build_index
 from advisor.knowledge.lexicon import Lexicon
 from advisor.knowledge.library import library_lexicon
 from advisor.prompts import REFUSAL_PHRASE

@@ -6,7 +6,8 @@ import pytest
 
 from advisor.answer import Advisor
 from advisor.chat_service import ChatService, empty_session
-from advisor.index import build_index, read_manifest
+from advisor.index.build import build_index
+from advisor.index.manifest import read_manifest
 from advisor.retrieve import Retriever
 from advisor.settings import Settings
 

@@ -11,7 +11,7 @@ import pytest
 
 from advisor.cli import main
 from advisor.figures import extract_figures
-from advisor.index import read_manifest
+from advisor.index.manifest import read_manifest
 from advisor.settings import get_settings
 
 from .conftest import REPO
@@ -140,7 +140,7 @@ def test_real_process_has_no_traceback_for_bad_input(tmp_path: Path) -> None:
 @pytest.fixture
 def cli_index(settings, real_embedder, monkeypatch: pytest.MonkeyPatch):
     """An index built for this test, and the CLI pointed at it."""
-    from advisor.index import build_index
+    from advisor.index.build import build_index
 
     build_index(settings, real_embedder)
     monkeypatch.setenv("ADVISOR_INDEX__PATH", str(settings.index.path))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from advisor.cli import main
-from advisor.index import build_index
+from advisor.index.build import build_index
 from advisor.settings import Settings, get_settings
 
 from .conftest import REPO, HashEmbedder
@@ -92,7 +92,7 @@ def test_chat_goes_on_after_an_undecodable_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeAdvisor()
-    monkeypatch.setattr("advisor.cli._advisor", lambda backend: fake)
+    monkeypatch.setattr("advisor.cli.ask._advisor", lambda backend: fake)
     stdin = io.TextIOWrapper(io.BytesIO(b"what \xff\xfe earn\nwhat do coders do\n\n"), "utf-8")
     monkeypatch.setattr(sys, "stdin", stdin)
     code, out, err = run(["chat"], capsys)
@@ -141,7 +141,7 @@ def test_history_with_a_bom_is_accepted(
             seen.extend(turns)
             return super().ask(question, turns)
 
-    monkeypatch.setattr("advisor.cli._advisor", lambda backend: Recorder())
+    monkeypatch.setattr("advisor.cli.ask._advisor", lambda backend: Recorder())
     turns = [{"role": "user", "content": "What do coders do?"}]
     path = _history(tmp_path, b"\xef\xbb\xbf" + json.dumps(turns).encode())
     code, _, err = run(["ask", "and billers?", "--history", path], capsys)

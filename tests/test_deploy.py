@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from advisor.index import build_index
+from advisor.index.build import build_index
 from advisor.settings import IndexSettings, Settings
 
 from .conftest import REPO, free_port

@@ -5,13 +5,10 @@ from pathlib import Path
 import pytest
 
 from advisor.chunking import CHUNKER_VERSION
-from advisor.index import (
-    IndexUnavailableError,
-    build_index,
-    open_client,
-    open_collection,
-    read_manifest,
-)
+from advisor.index import IndexUnavailableError
+from advisor.index.build import build_index
+from advisor.index.chroma import open_client, open_collection
+from advisor.index.manifest import read_manifest
 from advisor.settings import ChunkSettings, EmbeddingSettings, Settings
 
 from .conftest import HashEmbedder

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from advisor.cli import main
-from advisor.index import build_index, open_client, read_manifest, store_path
+from advisor.index.build import build_index
+from advisor.index.chroma import open_client, store_path
+from advisor.index.manifest import read_manifest
 from advisor.retrieve import Retriever
 from advisor.settings import Settings, get_settings
 
@@ -182,7 +184,7 @@ def test_library_larger_than_chroma_max_batch_indexes(settings: Settings) -> Non
 KILLED_BUILD = """
 import sys, time
 from pathlib import Path
-from advisor.index import build_index
+from advisor.index.build import build_index
 from advisor.settings import IndexSettings, Settings
 from tests.conftest import HashEmbedder
 

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from advisor.cli import main
-from advisor.index import IndexUnavailableError, build_index, read_manifest
+from advisor.index import IndexUnavailableError
+from advisor.index.build import build_index
+from advisor.index.manifest import read_manifest
 from advisor.keyword import FOLDER, KeywordIndex, keyword_path
 from advisor.retrieve import Retriever
 from advisor.settings import Settings, get_settings
@@ -181,7 +183,7 @@ KILLED_BUILD = """
 import sys, time
 from pathlib import Path
 from advisor import generation
-from advisor.index import build_index
+from advisor.index.build import build_index
 from advisor.settings import IndexSettings, Settings
 from tests.conftest import HashEmbedder
 

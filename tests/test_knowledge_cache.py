@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from advisor.corpus import load_corpus
-from advisor.index import build_index, read_manifest
+from advisor.index.build import build_index
+from advisor.index.manifest import read_manifest
 from advisor.knowledge.cache import CACHE_NAME
 from advisor.knowledge.lexicon import LexiconData
 from advisor.knowledge.library import derive_library, library_lexicon

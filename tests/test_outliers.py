@@ -6,7 +6,8 @@ from pathlib import Path
 
 from advisor.chunking import Chunk
 from advisor.claims import FigureGuard
-from advisor.index import build_index, read_manifest
+from advisor.index.build import build_index
+from advisor.index.manifest import read_manifest
 from advisor.knowledge.lexicon import Lexicon
 from advisor.settings import Settings
 

@@ -181,7 +181,7 @@ def test_axe_finds_no_serious_violations(app_url: str, browser, theme: str) -> N
 def test_markdown_and_html_from_sources_and_questions_stay_inert(
     settings: Settings, real_embedder, browser
 ) -> None:
-    from advisor.index import build_index
+    from advisor.index.build import build_index
 
     article = settings.corpus_dir / "medical-coding-and-billing-career.md"
     text = article.read_text()

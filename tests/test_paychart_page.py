@@ -19,7 +19,7 @@ import pytest
 
 from advisor.answer import Advisor
 from advisor.figures import extract_figures
-from advisor.index import build_index
+from advisor.index.build import build_index
 from advisor.retrieve import Retriever
 from advisor.settings import IndexSettings, Settings, get_settings
 

@@ -6,7 +6,8 @@ import pytest
 
 from advisor.cli import main
 from advisor.corpus import load_corpus
-from advisor.index import build_index, open_collection
+from advisor.index.build import build_index
+from advisor.index.chroma import open_collection
 from advisor.quarantine import instruction_like, quarantine_text
 from advisor.retrieve import Retriever
 from advisor.settings import Settings, get_settings

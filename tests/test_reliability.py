@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from advisor.corpus import load_corpus
-from advisor.index import IndexUnavailableError, build_index, open_client, read_manifest
+from advisor.index import IndexUnavailableError
+from advisor.index.build import build_index
+from advisor.index.chroma import open_client
+from advisor.index.manifest import read_manifest
 from advisor.retrieve import Retriever
 from advisor.settings import IndexSettings, Settings
 
@@ -232,7 +235,7 @@ def test_read_only_index_can_be_searched(tmp_path: Path) -> None:
         script = (
             "import sys\n"
             "from pathlib import Path\n"
-            "from advisor.index import open_collection\n"
+            "from advisor.index.chroma import open_collection\n"
             "from advisor.settings import IndexSettings\n"
             "manifest, collection = open_collection(IndexSettings(path=Path(sys.argv[1])))\n"
             "found = collection.query(query_embeddings=[[1.0] + [0.0] * 127], n_results=3)\n"

@@ -71,7 +71,7 @@ def test_keyword_search_finds_exact_acronyms(retriever: Retriever) -> None:
 
 
 def test_near_duplicate_passages_are_collapsed(settings: Settings, real_embedder) -> None:
-    from advisor.index import build_index
+    from advisor.index.build import build_index
 
     source = settings.corpus_dir / "medical-billing-vs-medical-coding.md"
     copy = source.read_text().replace(

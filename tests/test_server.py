@@ -12,7 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from advisor.index import IndexUnavailableError, build_index, open_collection, read_manifest
+from advisor.index import IndexUnavailableError
+from advisor.index.build import build_index
+from advisor.index.chroma import open_collection
+from advisor.index.manifest import read_manifest
 from advisor.retrieve import Retriever
 from advisor.settings import IndexSettings, Settings
 

@@ -12,7 +12,7 @@ from advisor.answer import Advisor, Reply
 from advisor.budget import within
 from advisor.budget import words as count_words
 from advisor.claims import citations_in
-from advisor.index import build_index
+from advisor.index.build import build_index
 from advisor.parts import split_parts
 from advisor.prompts import REFUSAL_PHRASE
 from advisor.retrieve import Retriever

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from advisor.chunking import Chunk
-from advisor.index import IndexUnavailableError, Manifest, open_collection, read_manifest
+from advisor.index import IndexUnavailableError
+from advisor.index.chroma import open_collection
+from advisor.index.manifest import Manifest, read_manifest
 from advisor.keyword import KeywordIndex, KeywordIndexError, keyword_path
 from advisor.knowledge.lexicon import Lexicon
 from advisor.knowledge.library import lexicon_from_chunks

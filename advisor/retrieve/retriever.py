@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from advisor.chunking import Chunk
-from advisor.index import IndexUnavailableError, Manifest
+from advisor.index import IndexUnavailableError
+from advisor.index.manifest import Manifest
 from advisor.keyword import KeywordIndexError
 from advisor.knowledge.lexicon import Lexicon
 from advisor.retrieve.fusion import is_duplicate, prefer_asked_subjects, relative_score_fusion
