@@ -7,7 +7,9 @@ Measures, on the committed corpus, in a temporary index (the real one is untouch
   tutorial pipeline (RecursiveCharacterTextSplitter 1000/200 + Chroma similarity_search,
   k=4), with latency, side by side;
 - warm `advisor ask` latency (p50/p95, default generator) over evals/scope.yaml, per stage;
-- cold start of `advisor search` and `advisor ask` in a fresh process (wall and CPU time).
+- cold start of `advisor search` and `advisor ask` in a fresh process (wall and CPU time);
+- the page under load (evals/load.py): `advisor serve` on the index, 50 concurrent browser
+  sessions x 3 turns over Gradio's queue, per-turn p50/p95/max and errors.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from load import run_load  # evals/load.py, beside this file
 from rich.console import Console
 from rich.table import Table
 
@@ -184,6 +187,8 @@ def main() -> None:
         "cold_ask_cpu_s_median": round(statistics.median(c for _, c in cold_asks), 2),
     }
     console.print_json(json.dumps(summary))
+    console.rule("The page under load: evals/load.py --sessions 50 --turns 3")
+    run_load(sessions=50, turns=3)
 
 
 if __name__ == "__main__":
