@@ -13,11 +13,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 
 import pytest
 
 from advisor.answer import Advisor, Turn
-from advisor.chat_service import friendly_error
+from advisor.chat_service import REDRAW_S, ChatService, empty_session, friendly_error
 from advisor.cli import main
 from advisor.generators import GeneratorUnavailableError
 from advisor.retrieve import Retriever
@@ -36,6 +37,7 @@ class Behaviour:
     status: int = 200
     first_token_delay: float = 0.0
     cut_after: int | None = None  # pieces sent before the connection drops
+    piece_delay: float = 0.0  # seconds between streamed pieces, as a model generating them
 
 
 class Stub:
@@ -100,6 +102,7 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
                     self.wfile.flush()
                     return  # dropped mid-sentence, no [DONE]
                 self._event(body, {"content": piece}, None)
+                time.sleep(act.piece_delay)
             self._event(body, {}, "stop")
             self.wfile.write(b"data: [DONE]\n\n")
 
@@ -167,6 +170,26 @@ def test_streamed_answer_is_cited_and_guarded(advisor: Advisor, stub: tuple[Stub
     request = stub[0].requests[0]
     assert request["stream"] is True and request["model"] == "stub-model"
     assert "$43,260" in request["messages"][-1]["content"]  # the passages were sent
+
+
+def test_the_page_redraws_a_streamed_answer_live_but_not_per_token(
+    llm_settings: Settings, advisor: Advisor, stub: tuple[Stub, str]
+) -> None:
+    """Each redraw sends the chat and the page's controls through Gradio; per token, that
+    cost most of the page's CPU under load. At most one redraw every REDRAW_S."""
+    n = cite(advisor, "$43,260")
+    text = f"Medical coders earn about $43,260 a year [{n}], as the articles say for most of them."
+    stub[0].script = [Behaviour(text=text, piece_delay=0.05)]
+    service = ChatService(llm_settings, advisor)
+    shown: list[tuple[float, str]] = []
+    for out in service.respond(QUESTION, [], empty_session()):
+        shown.append((time.monotonic(), out[0][-1]["content"]))
+    streamed = shown[1:-1]  # between "Searching…" and the finished answer
+    assert 1 <= len(streamed) < len(text.split(" ")) / 2, [c for _, c in shown]
+    assert all("Medical coders" in content for _, content in streamed)  # the answer so far
+    gaps = [b[0] - a[0] for a, b in pairwise(streamed)]
+    assert all(gap >= REDRAW_S * 0.9 for gap in gaps), gaps
+    assert "$43,260" in shown[-1][1] and "source-card" in shown[-1][1]
 
 
 def test_follow_up_uses_the_non_streaming_call(advisor: Advisor, stub: tuple[Stub, str]) -> None:
