@@ -190,11 +190,66 @@ print(json.dumps(out))
 """
 
 
+# A cold start against a chroma server that already holds the collection (the scale-out
+# deployment, docs/deploy.md): the process opens no vector index of its own.
+SERVER_PROBE = r"""
+import json, sys, time
+from advisor.retrieve import Retriever
+from advisor.settings import IndexSettings, Settings
+from advisor.embeddings import SentenceEmbedder
+index = IndexSettings(path=sys.argv[2], mode="server", server_port=int(sys.argv[3]))
+settings = Settings(corpus_dir=sys.argv[1], index=index)
+embedder = SentenceEmbedder(settings.embedding)
+embedder.embed_query("load the model")
+started = time.perf_counter()
+retriever = Retriever(settings, embedder)
+opened = time.perf_counter() - started
+started = time.perf_counter()
+retriever.search("How much do coders make?")
+first = time.perf_counter() - started
+print(json.dumps({"server_open_ms": opened * 1000, "server_first_ms": first * 1000}))
+"""
+
+
+def server_probe(corpus: Path, index: Path) -> dict:
+    """Cold start through `chroma run` serving this index's chroma folder (warmed first)."""
+    import socket
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    chroma = Path(sys.executable).parent / "chroma"
+    server = subprocess.Popen(
+        [str(chroma), "run", "--path", str(index / "chroma"), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).is_success:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        run_probe(SERVER_PROBE, corpus, index, str(port))  # the server loads its index
+        return run_probe(SERVER_PROBE, corpus, index, str(port))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def probe(corpus: Path, index: Path, questions: list[str]) -> dict:
     """Retrieval numbers from a fresh process: a true cold start and its own memory."""
+    return run_probe(PROBE, corpus, index, json.dumps(questions))
+
+
+def run_probe(script: str, corpus: Path, index: Path, argument: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(corpus), str(index), json.dumps(questions)],
+        [sys.executable, "-c", script, str(corpus), str(index), argument],
         env=env,
         capture_output=True,
         text=True,
@@ -250,6 +305,7 @@ def bench_size(target: int, tmp: Path, rate: float, real: bool, asked: list[str]
     }
     console.print(f"  re-indexed in {again.seconds:.1f} s; probing a fresh process…")
     row.update(probe(corpus, index, asked))
+    row.update(server_probe(corpus, index))
     shutil.rmtree(corpus, ignore_errors=True)
     shutil.rmtree(index, ignore_errors=True)
     return row
@@ -284,6 +340,15 @@ def show(rows: list[dict], rate: float) -> None:
     if base is not None:
         cold = cold_ms(base)
         line("cold start / five articles'", lambda r: f"{cold_ms(r) / cold:.2f}")
+    line(
+        "cold via a chroma server: open + first",
+        lambda r: f"{r['server_open_ms']:.0f} + {r['server_first_ms']:.0f}",
+    )
+    if base is not None:
+        line(
+            "  / five articles' (local)",
+            lambda r: f"{(r['server_open_ms'] + r['server_first_ms']) / cold:.2f}",
+        )
     for name in ("dense", "keyword", "fused"):
         line(name, lambda r, n=name: f"{r[n][0]:.1f} / {r[n][1]:.1f}")
     line("questions whose words pick keyword hits", lambda r: f"{r['keyword_picked']:.0%}")
