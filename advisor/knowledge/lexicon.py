@@ -56,6 +56,12 @@ class LexiconData(BaseModel):
         description="Subjects a title or heading names: what the library is about, not "
         "what it mentions in passing.",
     )
+    modifiers: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="One-word name of a longer occupation name -> the words the articles "
+        "put right before it ('coder' -> 'inpatient', 'certified'): kinds of that worker "
+        "the library itself names, not neighbouring jobs.",
+    )
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,7 @@ class Lexicon:
     doc_subjects: dict[str, list[str]] = field(default_factory=dict)
     covered: set[str] | None = None  # None: everything found is covered
     outliers: set[str] = field(default_factory=set)
+    modifiers: dict[str, frozenset[str]] = field(default_factory=dict)
     # passages read once per index load, not once per answer and again by the guard
     facts_cache: dict[tuple[str, ...], list] = field(
         default_factory=dict, repr=False, compare=False
@@ -141,6 +148,7 @@ class Lexicon:
             dict(data.doc_subjects),
             set(data.covered) if data.covered else None,
             set(data.outliers),
+            {head: frozenset(words) for head, words in data.modifiers.items()},
         )
 
     def to_data(self) -> LexiconData:
@@ -150,6 +158,7 @@ class Lexicon:
             doc_subjects=self.doc_subjects,
             covered=sorted(self.covered or ()),
             outliers=sorted(self.outliers),
+            modifiers={head: sorted(words) for head, words in sorted(self.modifiers.items())},
         )
 
     def is_covered(self, key: str) -> bool:

@@ -13,17 +13,27 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from pydantic import BaseModel
 
 from advisor.knowledge.derive import (
+    AGENT,
     Declared,
     activity_aliases,
     apply_declared,
     derive_article,
     merge_initials,
 )
-from advisor.knowledge.lexicon import Lexicon, Subject, is_acronym, merge_subjects, normalize
+from advisor.knowledge.lexicon import (
+    Lexicon,
+    Subject,
+    is_acronym,
+    merge_subjects,
+    normalize,
+    singular,
+)
+from advisor.text import STOPWORDS
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,8 @@ class ArticleFindings(BaseModel):
     headings: list[str] = []  # its heading lines: what the library is about
     pay_prefixes: list[str] = []  # each "$" sentence up to its "$": whom a pay figure is for
     declared: list[str] = []  # occupations its front matter declares, normalised
+    # the words right before the last word of each of its names ("inpatient" before "coders")
+    modifiers: dict[str, list[str]] = {}
 
 
 def _declared_name(item: object) -> str:
@@ -73,7 +85,29 @@ def article_findings(article: SourceArticle) -> ArticleFindings:
             if "$" in sentence
         ],
         declared=[_declared_name(o) for o in article.declared.occupations],
+        modifiers=words_before(f"{article.title}\n{article.text}"),
     )
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z-]*[A-Za-z]")
+
+
+def words_before(text: str) -> dict[str, list[str]]:
+    """The words an article puts right before each job-shaped word: "Certified Inpatient
+    Coder", "insurance billing", "electrical contractors". A student's "inpatient coders"
+    is a kind of coder the library names; "nurse practitioners", in a library that never
+    says it, is another job. Merging keeps only the one-word names of longer job names."""
+    found: dict[str, set[str]] = {}
+    words = list(_WORD.finditer(text))
+    for prev, word in pairwise(words):
+        if text[prev.end() : word.start()].strip(" \t"):
+            continue  # punctuation or a line break between: not a modifier
+        head = singular(word.group())
+        low = prev.group().lower()
+        if low in STOPWORDS or not (AGENT.match(head) or head.endswith("ing")):
+            continue
+        found.setdefault(head, set()).add(low)
+    return {head: sorted(words) for head, words in found.items()}
 
 
 def build_lexicon(articles: Iterable[SourceArticle], library: Declared | None = None) -> Lexicon:
@@ -101,6 +135,7 @@ def merge_findings(found: list[ArticleFindings], library: Declared | None = None
         if f.publisher and f.publisher != "unknown":
             reporters.setdefault(f.publisher, [])
     lexicon = Lexicon(subjects, reporters)
+    lexicon.modifiers = _modifiers(subjects, found)
     own = _occupations_by_doc(subjects)
     lexicon.doc_subjects = {
         f.doc_id: sorted(lexicon.subjects_in(f.title)) or _main_subjects(own.get(f.doc_id, []))
@@ -116,6 +151,25 @@ def merge_findings(found: list[ArticleFindings], library: Declared | None = None
     for f in found:
         lexicon.covered |= set(f.declared) & set(subjects)
     return lexicon
+
+
+def _modifiers(
+    subjects: dict[str, Subject], found: list[ArticleFindings]
+) -> dict[str, frozenset[str]]:
+    """Words any article puts before a one-word name of a longer occupation name."""
+    short = {
+        normalize(name)
+        for s in subjects.values()
+        if s.kind == "occupation" and " " in s.key and not is_acronym(s.key)
+        for name in [*s.names, s.key.split()[-1]]
+        if " " not in name.strip() and not is_acronym(name)
+    }
+    merged: dict[str, set[str]] = {}
+    for f in found:
+        for head, words in f.modifiers.items():
+            if head in short:
+                merged.setdefault(head, set()).update(words)
+    return {head: frozenset(words) for head, words in merged.items()}
 
 
 def _merge_bare_heads(subjects: dict[str, Subject]) -> None:
