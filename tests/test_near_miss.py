@@ -42,6 +42,8 @@ def lexicon(folder: Path) -> Lexicon:
          "nurse practitioners"),
         (CORPUS, "Nurse practitioner salary?", "healthcare practitioners", "nurse practitioners"),
         (CORPUS, "How much does a software coder make?", "medical coders", "software coders"),
+        (CORPUS, "How much does a family practitioner make?", "healthcare practitioners",
+         "family practitioners"),
         (CAREERS, "How much do web developers make?", "software developers", "web developers"),
         (CAREERS, "How much does a computer scientist make?", "data scientists",
          "computer scientists"),
@@ -72,6 +74,8 @@ def test_a_near_miss_is_declined_naming_the_neighbour(
         (CORPUS, "What do CPC coders earn?"),
         (CORPUS, "How much do insurance billers make?"),  # the articles say "insurance billing"
         (CORPUS, "How much do 10-year coders make?"),
+        (CORPUS, "Do travel coders make more?"),
+        (CORPUS, "What do coders typically make?"),
         (CORPUS, "Compare billers and coders"),  # a verb, not a modifier
         (CORPUS, "What do healthcare practitioners earn?"),
         (CAREERS, "How much do apprentice electricians make?"),

@@ -137,7 +137,19 @@ def _asked(lexicon: Lexicon, question: str) -> tuple[list[Mention], list[tuple[i
                    for a, b, _ in nouns)
     ]  # fmt: skip
     # ... nor is a listed job's bare head under a modifier that makes it another job
-    return [m for m in listed if not near_miss(lexicon, question, m, nouns)], nouns
+    kept: list[Mention] = []
+    missed: list[tuple[int, int, str]] = []
+    for m in listed:
+        found = near_miss(lexicon, question, m, nouns)
+        if found:
+            missed.append(found)
+        else:
+            kept.append(m)
+    if missed:  # the near miss is the noun a decline names: "family practitioners"
+        nouns = sorted(
+            [n for n in nouns if not any(a < n[1] and n[0] < b for a, b, _ in missed)] + missed
+        )
+    return kept, nouns
 
 
 def _outermost(nouns: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -152,15 +164,16 @@ def _outermost(nouns: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
 # ("remote coders", "senior developers"). General English; a modifier of another shape
 # ("nurse practitioner", "software coder", "occupational therapist") names another job.
 _SAME_JOB = frozenset(
-    """remote freelance independent contract temporary permanent new young old older
+    """remote freelance independent contract temporary permanent travel new young old older
     good great best top average typical senior junior lead beginner novice veteran
     apprentice trainee student future aspiring prospective professional successful
     local female male year month week hour time level career day night""".split()
 )
 # Shapes of such words: participles (certified, experienced, self-employed), -ing forms
-# (travelling, aspiring), -ly, -ful, -ous, -able/-ible and superlatives. Not -al, -ic,
-# -ive or -ory: "occupational", "pediatric", "automotive", "respiratory" name a field.
-_SAME_JOB_SHAPE = re.compile(r"(?:[a-z]{2}ed|[a-z]{2}ing|[a-z]ly|ful|ous|[ai]ble|[a-z]{2}est)$")
+# (travelling, aspiring), -ful, -ous, -able/-ible and superlatives. Not -al, -ic, -ive,
+# -ory or -ly: "occupational", "pediatric", "automotive", "respiratory", "family" name a
+# field.
+_SAME_JOB_SHAPE = re.compile(r"(?:[a-z]{2}ed|[a-z]{2}ing|ful|ous|[ai]ble|[a-z]{2}est)$")
 
 
 def near_miss(
@@ -182,7 +195,7 @@ def near_miss(
     said = normalize(question[mention.start : mention.end])
     if lexicon.subjects[key].kind != "occupation" or len(words) < 2 or said != words[-1]:
         return None
-    for start, end, phrase in nouns:
+    for start, end, phrase in [*nouns, *_before_ly(question, mention)]:
         if not (start < mention.start and mention.end <= end):
             continue
         mods = question[start : mention.start].split()
@@ -193,6 +206,16 @@ def near_miss(
             return None
         return start, end, phrase
     return None
+
+
+def _before_ly(question: str, mention: Mention) -> list[tuple[int, int, str]]:
+    """ "family practitioner": job nouns stop at an -ly word (an adverb, in running text),
+    but one right before a job noun modifies it."""
+    match = re.search(r"(?<![\w-])([A-Za-z]{3,}ly)[ \t]+$", question[: mention.start])
+    if not match or match.group(1).lower() in STOPWORDS:
+        return []
+    said = question[match.start(1) : mention.end]
+    return [(match.start(1), mention.end, normalize(said))]
 
 
 # What follows a job named as the topic: "Nurse practitioners earn…", "… salary?", "…'s pay"
