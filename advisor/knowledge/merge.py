@@ -112,7 +112,20 @@ def words_before(text: str) -> dict[str, list[str]]:
 
 def build_lexicon(articles: Iterable[SourceArticle], library: Declared | None = None) -> Lexicon:
     """The library's lexicon, derived from scratch: every article's findings merged."""
-    return merge_findings([article_findings(a) for a in articles], library)
+    articles = list(articles)
+    lexicon = merge_findings([article_findings(a) for a in articles], library)
+    set_doc_reporters(lexicon, ((a.doc_id, f"{a.title}\n{a.text}") for a in articles))
+    return lexicon
+
+
+def set_doc_reporters(lexicon: Lexicon, texts: Iterable[tuple[str, str]]) -> None:
+    """Each article's one named reporter, when it names exactly one ("Source: U.S. Bureau of
+    Labor Statistics", "according to the BLS"): its passages' unattributed figures are that
+    reporter's, not the publisher's. An article naming two reporters (its own survey and the
+    BLS) leaves them unattributed, as before. Run after merging: the names are the library's."""
+    lexicon.doc_reporters = {
+        doc_id: named[0] for doc_id, text in texts if len(named := lexicon.reporters_in(text)) == 1
+    }
 
 
 def merge_findings(found: list[ArticleFindings], library: Declared | None = None) -> Lexicon:
