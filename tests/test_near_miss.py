@@ -41,6 +41,8 @@ def lexicon(folder: Path) -> Lexicon:
         (CORPUS, "How much does a nurse practitioner make?", "healthcare practitioners",
          "nurse practitioners"),
         (CORPUS, "Nurse practitioner salary?", "healthcare practitioners", "nurse practitioners"),
+        (CORPUS, "What is the average nurse practitioner salary?", "healthcare practitioners",
+         "nurse practitioners"),
         (CORPUS, "How much does a software coder make?", "medical coders", "software coders"),
         (CORPUS, "How much does a family practitioner make?", "healthcare practitioners",
          "family practitioners"),
@@ -77,6 +79,8 @@ def test_a_near_miss_is_declined_naming_the_neighbour(
         (CORPUS, "Do travel coders make more?"),
         (CORPUS, "What do coders typically make?"),
         (CORPUS, "Compare billers and coders"),  # a verb, not a modifier
+        (CORPUS, "I heard coders make $95,000, right?"),
+        (CORPUS, "Do hospitals hire coders?"),
         (CORPUS, "What do healthcare practitioners earn?"),
         (CAREERS, "How much do apprentice electricians make?"),
         (CAREERS, "How much do senior developers make?"),

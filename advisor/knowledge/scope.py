@@ -202,6 +202,8 @@ def near_miss(
         opening = not question[:start].strip() or question[:start].rstrip()[-1] in ".?!:;"
         if opening and len(mods) == 1 and not _topic_after(question[mention.end :]):
             return None  # "Compare billers and coders": a verb, not a modifier
+        if not opening and not _leads_a_noun(lexicon, key, question[:start]):
+            return None  # "I heard coders make…", "hospitals hire coders": a verb
         if all(_says_which_worker(lexicon, key, w) for w in mods):
             return None
         return start, end, phrase
@@ -216,6 +218,24 @@ def _before_ly(question: str, mention: Mention) -> list[tuple[int, int, str]]:
         return []
     said = question[match.start(1) : mention.end]
     return [(match.start(1), mention.end, normalize(said))]
+
+
+_SUBJECT_PRONOUNS = frozenset("i you we they he she it".split())
+
+
+def _leads_a_noun(lexicon: Lexicon, key: str, before: str) -> bool:
+    """Does the word before a modifier start a noun phrase ("do", "a", "than", "for",
+    "average"), so the modifier is not a verb after its subject ("I heard", "hospitals
+    hire")?"""
+    words = re.findall(r"[A-Za-z][A-Za-z'’-]*", before)
+    if not words:
+        return True
+    low = words[-1].lower()
+    if low in _SUBJECT_PRONOUNS:
+        return False
+    if low in _FUNCTION_WORDS or low in ("much", "many"):
+        return True
+    return _says_which_worker(lexicon, key, words[-1])
 
 
 # What follows a job named as the topic: "Nurse practitioners earn…", "… salary?", "…'s pay"
