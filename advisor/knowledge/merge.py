@@ -118,14 +118,23 @@ def build_lexicon(articles: Iterable[SourceArticle], library: Declared | None = 
     return lexicon
 
 
+# A credit line: "Source: U.S. Bureau of Labor Statistics (BLS).", "Source for pay: …",
+# "Sources: …", "Data: …" — where an article says whose its figures are.
+_CREDIT = re.compile(r"^[\W_]*(?:sources?|data|figures)\b[^:\n]{0,30}:(.+)$", re.I | re.M)
+
+
 def set_doc_reporters(lexicon: Lexicon, texts: Iterable[tuple[str, str]]) -> None:
-    """Each article's one named reporter, when it names exactly one ("Source: U.S. Bureau of
-    Labor Statistics", "according to the BLS"): its passages' unattributed figures are that
-    reporter's, not the publisher's. An article naming two reporters (its own survey and the
-    BLS) leaves them unattributed, as before. Run after merging: the names are the library's."""
-    lexicon.doc_reporters = {
-        doc_id: named[0] for doc_id, text in texts if len(named := lexicon.reporters_in(text)) == 1
-    }
+    """Each article's credited reporter: the one its credit line names ("Source: U.S. Bureau
+    of Labor Statistics") when the article names no other. Its passages' unattributed
+    figures are that reporter's, not the publisher's. An article that merely cites one
+    reporter is not enough (its own "apprentices earn $15 to $20" is not the BLS's), and one
+    naming two keeps its publisher. Run after merging: the names are the library's."""
+    found = {}
+    for doc_id, text in texts:
+        credited = {r for line in _CREDIT.findall(text) for r in lexicon.reporters_in(line)}
+        if len(credited) == 1 and set(lexicon.reporters_in(text)) == credited:
+            found[doc_id] = credited.pop()
+    lexicon.doc_reporters = found
 
 
 def merge_findings(found: list[ArticleFindings], library: Declared | None = None) -> Lexicon:
