@@ -73,10 +73,12 @@ def _published_label(published: str) -> str:
         return published
 
 
-def _attribution(chunk: Chunk, unit: str, facts: list[FigureFact]) -> str:
+def _attribution(
+    chunk: Chunk, unit: str, facts: list[FigureFact], article_reporter: str | None = None
+) -> str:
     """Who reported a figure and when, read the way the guard reads it (so a label can
     never contradict what the guard checks): the reporter and period of the unit's first
-    figure, else the article's publisher and date."""
+    figure, else the one reporter the article names, else its publisher, and its date."""
     fact = next(
         (f for f in facts if f.sentence and (f.sentence in unit or unit in f.sentence)
          and f.figure.kind in ("money", "percent", "count")),
@@ -84,7 +86,10 @@ def _attribution(chunk: Chunk, unit: str, facts: list[FigureFact]) -> str:
     )  # fmt: skip
     publisher = chunk.publisher if chunk.publisher != "unknown" else f"“{chunk.title}”"
     article_date = _published_label(chunk.published) if chunk.published else None
-    who = (fact.reporter if fact else None) or publisher
+    who = (fact.reporter if fact else None) or article_reporter or publisher
+    if fact is None and article_reporter:  # the reporter's date, not the article's
+        dated = re.findall(rf"\b{_MONTH},?\s+(?:19|20)\d{{2}}\b", unit)
+        return f"{who}, {dated[-1]}" if dated else f"{who} (undated)"
     year = max(fact.years) if fact and fact.years else None
     if year is None or (fact and str(year) not in chunk.text and article_date):
         return f"{who}, {article_date}" if article_date else f"{who} (undated)"
@@ -240,7 +245,9 @@ def candidates_from(hits: Sequence[Chunk], lex: Lexicon) -> list[Candidate]:
             candidate.money = frozenset(f.value for f in figures if f.kind == "money")
             candidate.has_figure = any(f.kind in ("money", "percent", "count") for f in figures)
             if candidate.has_figure:
-                candidate.attribution = _attribution(chunk, clean, facts)
+                candidate.attribution = _attribution(
+                    chunk, clean, facts, lex.doc_reporters.get(chunk.doc_id)
+                )
                 candidate.pay = _pay_facts(clean, candidate.money, facts)
             candidate.before, last = last, candidate
             found.append(candidate)

@@ -49,6 +49,11 @@ def _statistic(fact: FigureFact) -> str:
     return "+".join(sorted(fact.stats)) or "stated"
 
 
+def _off_sides(c: Candidate, sides: list[str]) -> bool:
+    """Does the sentence state a figure for a job that is neither side?"""
+    return any(fact.subject_keys - set(sides) for fact in c.pay)
+
+
 def comparisons(sides: list[str], candidates: list[Candidate]) -> list[Comparison]:
     """Every source that states one statistic, in one unit, for both sides."""
     table: dict[tuple, dict[str, tuple[float, Candidate]]] = {}
@@ -60,7 +65,14 @@ def comparisons(sides: list[str], candidates: list[Candidate]) -> list[Compariso
             who = fact.reporter or c.attribution.partition(",")[0]
             when = max(fact.years) if fact.years else c.attribution.partition(", ")[2]
             source = (who, when, _statistic(fact), fact.figure.pay_unit)
-            table.setdefault(source, {}).setdefault(keys[0], (fact.figure.value, c))
+            by_side = table.setdefault(source, {})
+            known = by_side.get(keys[0])
+            if known is None or (
+                known[0] == fact.figure.value
+                and _off_sides(known[1], sides)
+                and not _off_sides(c, sides)
+            ):  # the same figure in a sentence about this side alone, not a third job's
+                by_side[keys[0]] = (fact.figure.value, c)
     found = []
     for (who, when, _, _), by_side in table.items():
         if len(by_side) == len(sides):

@@ -29,6 +29,7 @@ from advisor.text import STOPWORDS
 
 # English agent-noun endings; a word with one is a job noun only if the text uses it as one.
 _AGENT = re.compile(r"^[a-z][a-z-]*(?:er|or|ist|ian|ant|yst|ee|man|men|ic|al|ent|ive)s?$")
+AGENT = _AGENT  # the shape merging reads modifiers of (advisor.knowledge.merge.words_before)
 # Words of that shape that are not people, comparatives, and generic people words.
 NOT_PEOPLE = frozenset(
     """other others career careers number numbers order orders paper papers computer computers

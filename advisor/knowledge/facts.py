@@ -240,9 +240,11 @@ class PassageReader:
 
     def _read(self, chunk: Chunk) -> list[FigureFact]:
         article_years = years_in(chunk.published or "")
-        article_reporter = chunk.publisher if chunk.publisher not in ("", "unknown") else None
+        publisher = chunk.publisher if chunk.publisher not in ("", "unknown") else None
+        # the one reporter the article names states what its passage leaves unattributed
+        article_reporter = self.lexicon.doc_reporters.get(chunk.doc_id) or publisher
         found = [
-            FigureFact(f, (), frozenset(), article_years, article_reporter, chunk.published)
+            FigureFact(f, (), frozenset(), article_years, publisher, chunk.published)
             for f in extract_figures(chunk.published or "")
         ]
         header = _table_header(chunk.text)

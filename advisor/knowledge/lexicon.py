@@ -56,6 +56,18 @@ class LexiconData(BaseModel):
         description="Subjects a title or heading names: what the library is about, not "
         "what it mentions in passing.",
     )
+    doc_reporters: dict[str, str] = Field(
+        default_factory=dict,
+        description="Article id -> the one reporter its text names ('Source: U.S. Bureau "
+        "of Labor Statistics'): who stated the figures its passages leave unattributed. "
+        "An article naming two or more has none.",
+    )
+    modifiers: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="One-word name of a longer occupation name -> the words the articles "
+        "put right before it ('coder' -> 'inpatient', 'certified'): kinds of that worker "
+        "the library itself names, not neighbouring jobs.",
+    )
 
 
 @dataclass(frozen=True)
@@ -131,6 +143,8 @@ class Lexicon:
     doc_subjects: dict[str, list[str]] = field(default_factory=dict)
     covered: set[str] | None = None  # None: everything found is covered
     outliers: set[str] = field(default_factory=set)
+    modifiers: dict[str, frozenset[str]] = field(default_factory=dict)
+    doc_reporters: dict[str, str] = field(default_factory=dict)
     # passages read once per index load, not once per answer and again by the guard
     facts_cache: dict[tuple[str, ...], list] = field(
         default_factory=dict, repr=False, compare=False
@@ -149,6 +163,8 @@ class Lexicon:
             dict(data.doc_subjects),
             set(data.covered) if data.covered else None,
             set(data.outliers),
+            {head: frozenset(words) for head, words in data.modifiers.items()},
+            dict(data.doc_reporters),
         )
 
     def to_data(self) -> LexiconData:
@@ -158,6 +174,8 @@ class Lexicon:
             doc_subjects=self.doc_subjects,
             covered=sorted(self.covered or ()),
             outliers=sorted(self.outliers),
+            modifiers={head: sorted(words) for head, words in sorted(self.modifiers.items())},
+            doc_reporters=dict(sorted(self.doc_reporters.items())),
         )
 
     def is_covered(self, key: str) -> bool:

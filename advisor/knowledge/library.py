@@ -13,7 +13,13 @@ from advisor.corpus import Article, read_library_file
 from advisor.knowledge.derive import Declared
 from advisor.knowledge.facts import PassageReader
 from advisor.knowledge.lexicon import Lexicon, LexiconData, Subject
-from advisor.knowledge.merge import SourceArticle, article_findings, build_lexicon, merge_findings
+from advisor.knowledge.merge import (
+    SourceArticle,
+    article_findings,
+    build_lexicon,
+    merge_findings,
+    set_doc_reporters,
+)
 from advisor.knowledge.outliers import Outlier, PayFact, outliers_among, pay_facts
 from advisor.settings import Settings
 
@@ -78,10 +84,16 @@ def derive_library(
                 cached.put(article.content_hash, hit)
         found.append(hit)
     lexicon = merge_findings(found, _declared(settings.corpus_dir))
+    set_doc_reporters(lexicon, ((a.doc_id, f"{a.title}\n{a.text}") for a in articles))
     reading, reader, read = _reading_key(lexicon, settings), PassageReader(lexicon), 0
     stated: dict[str, list[PayFact]] = {}
     for article in articles:
-        own = json.dumps(lexicon.doc_subjects.get(article.doc_id, []))
+        own = json.dumps(
+            [
+                lexicon.doc_subjects.get(article.doc_id, []),
+                lexicon.doc_reporters.get(article.doc_id),
+            ]
+        )
         key = hashlib.sha256(f"{reading}|{own}".encode()).hexdigest()[:16]
         facts = None if cached is None else cached.pay(article.doc_id, key)
         if facts is None:

@@ -13,17 +13,27 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from pydantic import BaseModel
 
 from advisor.knowledge.derive import (
+    AGENT,
     Declared,
     activity_aliases,
     apply_declared,
     derive_article,
     merge_initials,
 )
-from advisor.knowledge.lexicon import Lexicon, Subject, is_acronym, merge_subjects, normalize
+from advisor.knowledge.lexicon import (
+    Lexicon,
+    Subject,
+    is_acronym,
+    merge_subjects,
+    normalize,
+    singular,
+)
+from advisor.text import STOPWORDS
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,8 @@ class ArticleFindings(BaseModel):
     headings: list[str] = []  # its heading lines: what the library is about
     pay_prefixes: list[str] = []  # each "$" sentence up to its "$": whom a pay figure is for
     declared: list[str] = []  # occupations its front matter declares, normalised
+    # the words right before the last word of each of its names ("inpatient" before "coders")
+    modifiers: dict[str, list[str]] = {}
 
 
 def _declared_name(item: object) -> str:
@@ -73,12 +85,56 @@ def article_findings(article: SourceArticle) -> ArticleFindings:
             if "$" in sentence
         ],
         declared=[_declared_name(o) for o in article.declared.occupations],
+        modifiers=words_before(f"{article.title}\n{article.text}"),
     )
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z-]*[A-Za-z]")
+
+
+def words_before(text: str) -> dict[str, list[str]]:
+    """The words an article puts right before each job-shaped word: "Certified Inpatient
+    Coder", "insurance billing", "electrical contractors". A student's "inpatient coders"
+    is a kind of coder the library names; "nurse practitioners", in a library that never
+    says it, is another job. Merging keeps only the one-word names of longer job names."""
+    found: dict[str, set[str]] = {}
+    words = list(_WORD.finditer(text))
+    for prev, word in pairwise(words):
+        if text[prev.end() : word.start()].strip(" \t"):
+            continue  # punctuation or a line break between: not a modifier
+        head = singular(word.group())
+        low = prev.group().lower()
+        if low in STOPWORDS or not (AGENT.match(head) or head.endswith("ing")):
+            continue
+        found.setdefault(head, set()).add(low)
+    return {head: sorted(words) for head, words in found.items()}
 
 
 def build_lexicon(articles: Iterable[SourceArticle], library: Declared | None = None) -> Lexicon:
     """The library's lexicon, derived from scratch: every article's findings merged."""
-    return merge_findings([article_findings(a) for a in articles], library)
+    articles = list(articles)
+    lexicon = merge_findings([article_findings(a) for a in articles], library)
+    set_doc_reporters(lexicon, ((a.doc_id, f"{a.title}\n{a.text}") for a in articles))
+    return lexicon
+
+
+# A credit line: "Source: U.S. Bureau of Labor Statistics (BLS).", "Source for pay: …",
+# "Sources: …", "Data: …" — where an article says whose its figures are.
+_CREDIT = re.compile(r"^[\W_]*(?:sources?|data|figures)\b[^:\n]{0,30}:(.+)$", re.I | re.M)
+
+
+def set_doc_reporters(lexicon: Lexicon, texts: Iterable[tuple[str, str]]) -> None:
+    """Each article's credited reporter: the one its credit line names ("Source: U.S. Bureau
+    of Labor Statistics") when the article names no other. Its passages' unattributed
+    figures are that reporter's, not the publisher's. An article that merely cites one
+    reporter is not enough (its own "apprentices earn $15 to $20" is not the BLS's), and one
+    naming two keeps its publisher. Run after merging: the names are the library's."""
+    found = {}
+    for doc_id, text in texts:
+        credited = {r for line in _CREDIT.findall(text) for r in lexicon.reporters_in(line)}
+        if len(credited) == 1 and set(lexicon.reporters_in(text)) == credited:
+            found[doc_id] = credited.pop()
+    lexicon.doc_reporters = found
 
 
 def merge_findings(found: list[ArticleFindings], library: Declared | None = None) -> Lexicon:
@@ -101,6 +157,7 @@ def merge_findings(found: list[ArticleFindings], library: Declared | None = None
         if f.publisher and f.publisher != "unknown":
             reporters.setdefault(f.publisher, [])
     lexicon = Lexicon(subjects, reporters)
+    lexicon.modifiers = _modifiers(subjects, found)
     own = _occupations_by_doc(subjects)
     lexicon.doc_subjects = {
         f.doc_id: sorted(lexicon.subjects_in(f.title)) or _main_subjects(own.get(f.doc_id, []))
@@ -116,6 +173,25 @@ def merge_findings(found: list[ArticleFindings], library: Declared | None = None
     for f in found:
         lexicon.covered |= set(f.declared) & set(subjects)
     return lexicon
+
+
+def _modifiers(
+    subjects: dict[str, Subject], found: list[ArticleFindings]
+) -> dict[str, frozenset[str]]:
+    """Words any article puts before a one-word name of a longer occupation name."""
+    short = {
+        normalize(name)
+        for s in subjects.values()
+        if s.kind == "occupation" and " " in s.key and not is_acronym(s.key)
+        for name in [*s.names, s.key.split()[-1]]
+        if " " not in name.strip() and not is_acronym(name)
+    }
+    merged: dict[str, set[str]] = {}
+    for f in found:
+        for head, words in f.modifiers.items():
+            if head in short:
+                merged.setdefault(head, set()).update(words)
+    return {head: frozenset(words) for head, words in merged.items()}
 
 
 def _merge_bare_heads(subjects: dict[str, Subject]) -> None:

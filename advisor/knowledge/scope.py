@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from difflib import SequenceMatcher
+from itertools import pairwise
 
 from advisor.knowledge.derive import job_nouns
-from advisor.knowledge.lexicon import Lexicon, Mention, is_acronym
+from advisor.knowledge.lexicon import Lexicon, Mention, is_acronym, normalize
 from advisor.text import STOPWORDS
 
 
@@ -128,14 +129,153 @@ def asked_mentions(lexicon: Lexicon, question: str) -> list[Mention]:
 def _asked(lexicon: Lexicon, question: str) -> tuple[list[Mention], list[tuple[int, int, str]]]:
     """The listed subjects a question names, and the job nouns in it."""
     listed = lexicon.mentions(question, question=True)
-    nouns = job_nouns(question) + _compared_with(question, listed)
+    nouns = _outermost(job_nouns(question)) + _compared_with(question, listed)
     # "nurse practitioner": a listed word as the modifier of another job is not that job
     listed = [
         m for m in listed
         if not any(a <= m.start and m.end < b and _modifies(question[m.end : b])
                    for a, b, _ in nouns)
     ]  # fmt: skip
-    return listed, nouns
+    # ... nor is a listed job's bare head under a modifier that makes it another job
+    kept: list[Mention] = []
+    missed: list[tuple[int, int, str]] = []
+    for m in listed:
+        found = near_miss(lexicon, question, m, nouns)
+        if found:
+            missed.append(found)
+        else:
+            kept.append(m)
+    if missed:  # the near miss is the noun a decline names: "family practitioners"
+        nouns = sorted(
+            [n for n in nouns if not any(a < n[1] and n[0] < b for a, b, _ in missed)] + missed
+        )
+    return kept, nouns
+
+
+def _outermost(nouns: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """ "underwater welder" is one job noun, not also "underwater"."""
+    return [
+        n for n in nouns
+        if not any(a <= n[0] and n[1] <= b and (a, b) != n[:2] for a, b, _ in nouns)
+    ]  # fmt: skip
+
+
+# Words that say which worker, not which job: the kind of contract, place, rank or stage
+# ("remote coders", "senior developers"). General English; a modifier of another shape
+# ("nurse practitioner", "software coder", "occupational therapist") names another job.
+_SAME_JOB = frozenset(
+    """remote freelance independent contract temporary permanent travel new young old older
+    good great best top average typical senior junior lead beginner novice veteran
+    apprentice trainee student future aspiring prospective professional successful
+    local female male year month week hour time level career day night""".split()
+)
+# Shapes of such words: participles (certified, experienced, self-employed), -ing forms
+# (travelling, aspiring), -ful, -ous, -able/-ible and superlatives. Not -al, -ic, -ive,
+# -ory or -ly: "occupational", "pediatric", "automotive", "respiratory", "family" name a
+# field.
+_SAME_JOB_SHAPE = re.compile(r"(?:[a-z]{2}ed|[a-z]{2}ing|ful|ous|[ai]ble|[a-z]{2}est)$")
+
+
+def near_miss(
+    lexicon: Lexicon, question: str, mention: Mention, nouns: list[tuple[int, int, str]]
+) -> tuple[int, int, str] | None:
+    """The job noun that makes `mention` another job: "nurse practitioner" when the library
+    knows "practitioner" only as short for "healthcare practitioner".
+
+    Only a bare head standing for a longer name is read this way: the library covers
+    "<field> <head>", and a student's "<other field> <head>" is a neighbour, declined with
+    its name. A modifier that says which worker ("remote", "certified", "entry-level"), an
+    acronym, or a word the library's own names put before that head ("Certified Inpatient
+    Coder") keeps the mention.
+    """
+    if len(mention.keys) != 1:
+        return None
+    (key,) = mention.keys
+    words = key.split()
+    said = normalize(question[mention.start : mention.end])
+    if lexicon.subjects[key].kind != "occupation" or len(words) < 2 or said != words[-1]:
+        return None
+    for start, end, phrase in [*nouns, *_before_ly(question, mention)]:
+        if not (start < mention.start and mention.end <= end):
+            continue
+        mods = question[start : mention.start].split()
+        opening = not question[:start].strip() or question[:start].rstrip()[-1] in ".?!:;"
+        if opening and len(mods) == 1 and not _topic_after(question[mention.end :]):
+            return None  # "Compare billers and coders": a verb, not a modifier
+        if not opening and not _leads_a_noun(lexicon, key, question[:start]):
+            return None  # "I heard coders make…", "hospitals hire coders": a verb
+        if all(_says_which_worker(lexicon, key, w) for w in mods):
+            return None
+        return start, end, phrase
+    return None
+
+
+def _before_ly(question: str, mention: Mention) -> list[tuple[int, int, str]]:
+    """ "family practitioner": job nouns stop at an -ly word (an adverb, in running text),
+    but one right before a job noun modifies it."""
+    match = re.search(r"(?<![\w-])([A-Za-z]{3,}ly)[ \t]+$", question[: mention.start])
+    if not match or match.group(1).lower() in STOPWORDS:
+        return []
+    said = question[match.start(1) : mention.end]
+    return [(match.start(1), mention.end, normalize(said))]
+
+
+_SUBJECT_PRONOUNS = frozenset("i you we they he she it".split())
+
+
+def _leads_a_noun(lexicon: Lexicon, key: str, before: str) -> bool:
+    """Does the word before a modifier start a noun phrase ("do", "a", "than", "for",
+    "average"), so the modifier is not a verb after its subject ("I heard", "hospitals
+    hire")?"""
+    words = re.findall(r"[A-Za-z][A-Za-z'’-]*", before)
+    if not words:
+        return True
+    low = words[-1].lower()
+    if low in _SUBJECT_PRONOUNS:
+        return False
+    if low in _FUNCTION_WORDS or low in ("much", "many"):
+        return True
+    return _says_which_worker(lexicon, key, words[-1])
+
+
+# What follows a job named as the topic: "Nurse practitioners earn…", "… salary?", "…'s pay"
+_TOPIC_AFTER = re.compile(
+    r"^(?:'s|’s|s'|\s*[:?,]|\s+(?:earn|earns|make|makes|salary|salaries|pay|wages?|income|do|are"
+    r"|need|work|jobs?|careers?)\b)",
+    re.I,
+)
+
+
+def _topic_after(rest: str) -> bool:
+    return bool(_TOPIC_AFTER.match(rest))
+
+
+def _says_which_worker(lexicon: Lexicon, key: str, word: str) -> bool:
+    """Does `word` before the head of `key` say which worker rather than which job?"""
+    low = word.lower().strip("-'’")
+    parts = [p for p in re.split(r"[-/]", low) if p]
+    if is_acronym(word.strip("-'’")) or not parts:
+        return True  # an organisation, place or credential: "<Acronym> coders"
+    if low in _SAME_JOB or any(p in _SAME_JOB or p.isdigit() for p in parts):
+        return True  # "entry-level", "10-year", "full-time"
+    if _SAME_JOB_SHAPE.search(parts[-1]) and not lexicon.covers_activity(parts[-1]):
+        return True
+    return low in _modifiers_of(lexicon, key)
+
+
+def _modifiers_of(lexicon: Lexicon, key: str) -> set[str]:
+    """Words the library puts before `key`'s head or another of its one-word names, in its
+    text ("insurance billing") or its names ("Certified Inpatient Coder")."""
+    subject = lexicon.subjects[key]
+    heads = {normalize(n) for n in subject.names if " " not in n.strip()} | {key.split()[-1]}
+    found = {w for head in heads for w in lexicon.modifiers.get(head, ())}
+    for other in lexicon.subjects.values():
+        for name in other.names:
+            words = [w.lower() for w in name.split()]
+            for before, word in pairwise(words):
+                if normalize(word) in heads:
+                    found.add(before)
+    return found
 
 
 # "electrician or plumber", "RNs earn more than nurse practitioners": whatever is compared
