@@ -15,7 +15,7 @@ import pytest
 from advisor.answer import Advisor
 from advisor.corpus import load_corpus
 from advisor.figures import extract_figures
-from advisor.index import build_index
+from advisor.index.build import build_index
 from advisor.knowledge.lexicon import Lexicon
 from advisor.knowledge.library import library_lexicon
 from advisor.knowledge.scope import partly_uncovered, uncovered_occupation
