@@ -81,6 +81,10 @@ def test_a_near_miss_is_declined_naming_the_neighbour(
         (CORPUS, "Compare billers and coders"),  # a verb, not a modifier
         (CORPUS, "I heard coders make $95,000, right?"),
         (CORPUS, "Do hospitals hire coders?"),
+        # where the articles say they work ("work in hospitals, clinics or physicians' offices")
+        (CORPUS, "What do hospital coders earn?"),
+        (CORPUS, "How much do clinic coders make?"),
+        (CORPUS, "physician office coders salary"),
         (CORPUS, "What do healthcare practitioners earn?"),
         (CAREERS, "How much do apprentice electricians make?"),
         (CAREERS, "How much do senior developers make?"),
@@ -93,6 +97,15 @@ def test_a_near_miss_is_declined_naming_the_neighbour(
 def test_a_modifier_that_says_which_worker_keeps_the_job(folder: Path, question: str) -> None:
     assert uncovered_occupation(lexicon(folder), question) is None
     assert partly_uncovered(lexicon(folder), question) is None
+
+
+def test_workplaces_are_read_from_where_the_articles_say_workers_work() -> None:
+    """Only the list after "work in/at", up to the first item that is not a short place."""
+    places = lexicon(CORPUS).workplaces
+    assert {"hospital", "clinic", "office", "physician"} <= places
+    assert "nurse" not in places  # "…the medical field but don't want to be a doctor or nurse"
+    again = Lexicon.from_data(lexicon(CORPUS).to_data())
+    assert again.workplaces == places
 
 
 def test_the_words_before_a_short_name_are_read_from_the_text_and_stored() -> None:

@@ -68,6 +68,11 @@ class LexiconData(BaseModel):
         "put right before it ('coder' -> 'inpatient', 'certified'): kinds of that worker "
         "the library itself names, not neighbouring jobs.",
     )
+    workplaces: list[str] = Field(
+        default_factory=list,
+        description="Words of the places the articles say their workers work ('work in "
+        "hospitals, physician offices'): a student's 'hospital coders' are coders.",
+    )
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,7 @@ class Lexicon:
     outliers: set[str] = field(default_factory=set)
     modifiers: dict[str, frozenset[str]] = field(default_factory=dict)
     doc_reporters: dict[str, str] = field(default_factory=dict)
+    workplaces: frozenset[str] = frozenset()
     # passages read once per index load, not once per answer and again by the guard
     facts_cache: dict[tuple[str, ...], list] = field(
         default_factory=dict, repr=False, compare=False
@@ -165,6 +171,7 @@ class Lexicon:
             set(data.outliers),
             {head: frozenset(words) for head, words in data.modifiers.items()},
             dict(data.doc_reporters),
+            frozenset(data.workplaces),
         )
 
     def to_data(self) -> LexiconData:
@@ -176,6 +183,7 @@ class Lexicon:
             outliers=sorted(self.outliers),
             modifiers={head: sorted(words) for head, words in sorted(self.modifiers.items())},
             doc_reporters=dict(sorted(self.doc_reporters.items())),
+            workplaces=sorted(self.workplaces),
         )
 
     def is_covered(self, key: str) -> bool:

@@ -60,6 +60,7 @@ class ArticleFindings(BaseModel):
     declared: list[str] = []  # occupations its front matter declares, normalised
     # the words right before the last word of each of its names ("inpatient" before "coders")
     modifiers: dict[str, list[str]] = {}
+    workplaces: list[str] = []  # words of the places it says its workers work
 
 
 def _declared_name(item: object) -> str:
@@ -86,6 +87,7 @@ def article_findings(article: SourceArticle) -> ArticleFindings:
         ],
         declared=[_declared_name(o) for o in article.declared.occupations],
         modifiers=words_before(f"{article.title}\n{article.text}"),
+        workplaces=workplaces(article.text),
     )
 
 
@@ -108,6 +110,26 @@ def words_before(text: str) -> dict[str, list[str]]:
             continue
         found.setdefault(head, set()).add(low)
     return {head: sorted(words) for head, words in found.items()}
+
+
+# "work in hospitals, physician offices and clinics", "employed at schools", "jobs in retail"
+_WORK_IN = re.compile(
+    r"\b(?:work(?:s|ed|ing)?|employed|jobs?|positions?)\s+(?:in|at)\s+([^.;:!?()\n]{3,160})",
+    re.I,
+)
+
+
+def workplaces(text: str) -> list[str]:
+    """The words of the places an article says its workers work. A student's "hospital
+    coders" are coders by where they work, not another job; "nurse practitioners" are."""
+    found: set[str] = set()
+    for match in _WORK_IN.finditer(text):
+        for item in re.split(r",|\b(?:and|or|such as|including|like)\b", match.group(1)):
+            words = [w.lower() for w in _WORD.findall(item) if w.lower() not in STOPWORDS]
+            if len(words) > 3:
+                break  # the list of places ended: "…, there are differences between…"
+            found.update(singular(w) for w in words)
+    return sorted(found)
 
 
 def build_lexicon(articles: Iterable[SourceArticle], library: Declared | None = None) -> Lexicon:
@@ -158,6 +180,7 @@ def merge_findings(found: list[ArticleFindings], library: Declared | None = None
             reporters.setdefault(f.publisher, [])
     lexicon = Lexicon(subjects, reporters)
     lexicon.modifiers = _modifiers(subjects, found)
+    lexicon.workplaces = frozenset(w for f in found for w in f.workplaces)
     own = _occupations_by_doc(subjects)
     lexicon.doc_subjects = {
         f.doc_id: sorted(lexicon.subjects_in(f.title)) or _main_subjects(own.get(f.doc_id, []))

@@ -8,7 +8,7 @@ from difflib import SequenceMatcher
 from itertools import pairwise
 
 from advisor.knowledge.derive import job_nouns
-from advisor.knowledge.lexicon import Lexicon, Mention, is_acronym, normalize
+from advisor.knowledge.lexicon import Lexicon, Mention, is_acronym, normalize, singular
 from advisor.text import STOPWORDS
 
 
@@ -204,7 +204,7 @@ def near_miss(
             return None  # "Compare billers and coders": a verb, not a modifier
         if not opening and not _leads_a_noun(lexicon, key, question[:start]):
             return None  # "I heard coders make…", "hospitals hire coders": a verb
-        if all(_says_which_worker(lexicon, key, w) for w in mods):
+        if all(_says_which_worker(lexicon, key, w) or _works_there(lexicon, w) for w in mods):
             return None
         return start, end, phrase
     return None
@@ -248,6 +248,12 @@ _TOPIC_AFTER = re.compile(
 
 def _topic_after(rest: str) -> bool:
     return bool(_TOPIC_AFTER.match(rest))
+
+
+def _works_there(lexicon: Lexicon, word: str) -> bool:
+    """A place the articles say their workers work: "hospital coders", "clinic coders"."""
+    parts = [p for p in re.split(r"[-/]", word.lower()) if p]
+    return bool(parts) and all(singular(p) in lexicon.workplaces for p in parts)
 
 
 def _says_which_worker(lexicon: Lexicon, key: str, word: str) -> bool:
