@@ -310,9 +310,37 @@ def test_past_the_budget_fused_search_still_weighs_words(
     retriever = Retriever(settings, HashEmbedder(dims=16))
     question = "How much do medical coders earn?"
     within = {h.chunk.chunk_id: h.bm25 for h in retriever.search(question, k=5).hits}
+    matching = len(retriever.keyword(question, 500))
     monkeypatch.setattr(keyword, "MATCH_BUDGET", 0)
     assert retriever.keyword(question, 20) == []
     past = {h.chunk.chunk_id: h.bm25 for h in retriever.search(question, k=5).hits}
     assert any(score for score in past.values())
     shared = [c for c in past if past[c] is not None and within.get(c) is not None]
     assert shared and all(past[c] == pytest.approx(within[c]) for c in shared)
+    # only the rarest word within the budget: the others still weigh dense's candidates
+    index = retriever._loaded.keyword
+    frequency = index._frequency(tokenize(question))
+    monkeypatch.setattr(keyword, "MATCH_BUDGET", min(frequency.values()))
+    assert index.cut(tokenize(question)) and len(retriever.keyword(question, 500)) < matching
+    part = {h.chunk.chunk_id: h.bm25 for h in retriever.search(question, k=5).hits}
+    shared = [c for c in part if within.get(c) is not None]  # scored within the budget
+    assert shared and all(part[c] == pytest.approx(within[c]) for c in shared), (part, within)
+
+
+def test_a_keyword_file_of_an_older_schema_is_rebuilt_by_advisor_index(
+    settings: Settings, hash_embedder: HashEmbedder
+) -> None:
+    """Schema 1 had no table of passage counts; `advisor index` rebuilds such a file
+    (without re-embedding) and the retriever reads the new one."""
+    import sqlite3
+
+    build_index(settings, hash_embedder)
+    path = keyword_path(settings.index.path, read_manifest(settings.index).collection)
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE terms")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
+    with pytest.raises(IndexUnavailableError, match="another schema version"):
+        Retriever(settings, hash_embedder)
+    report = build_index(settings, hash_embedder)
+    assert report.keyword_repair and report.embedded_chunks == 0
+    assert Retriever(settings, hash_embedder).search("How much do medical coders earn?").hits

@@ -224,8 +224,9 @@ class Retriever:
     def _rescored(
         self, loaded: Loaded, query: str, ids: list[str], chunks: dict[str, Chunk]
     ) -> list[tuple[str, float]]:
-        """BM25 of the dense candidates, for a question whose every word is in too many
-        passages to pick keyword candidates (`KeywordIndex.search` finds none then)."""
+        """BM25 of the dense candidates, for a question some of whose words were in too
+        many passages to pick keyword candidates (`KeywordIndex.cut`): the passages that
+        hold only those words are still weighed by them."""
 
         def words(c: str) -> list[str]:
             return cached(loaded.tokens, c, lambda: tokenize(chunks[c].embed_text))
@@ -253,8 +254,12 @@ class Retriever:
         timings["bm25"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         chunks = self._fetch(loaded, [c for c, _ in dense] + [c for c, _ in keyword])
-        if not keyword:
-            keyword = self._rescored(loaded, query, [c for c, _ in dense], chunks)
+        if not keyword or self._keyword_call(
+            loaded, lambda: loaded.keyword.cut(self._query_tokens(loaded, query))
+        ):
+            found = dict(keyword)  # the same scores: one BM25 over the same words
+            found.update(self._rescored(loaded, query, [c for c, _ in dense], chunks))
+            keyword = sorted(found.items(), key=lambda pair: -pair[1])
         dense_scores = {cid: sim for cid, sim in dense if cid in chunks}
         bm25_scores = {cid: score for cid, score in keyword if cid in chunks}
         fused = relative_score_fusion(dense_scores, bm25_scores, cfg.dense_weight)
