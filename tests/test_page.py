@@ -90,6 +90,8 @@ def test_composer_in_the_first_screen_on_a_phone_and_answer_scrolls_to_its_start
     assert page.evaluate("() => document.documentElement.scrollWidth") <= SIZES["phone"][0]
     ask(page, "How much do medical coders make compared with medical billers?", 0)
     assert in_viewport(page, "#question textarea")
+    # the conversation's buttons come before the sideways-scrolling suggestions
+    assert in_viewport(page, "#retry") and in_viewport(page, "#clear")
     lead = page.locator('#chat [data-testid="bot"] .answer-text p').first
     assert in_viewport(page, '#chat [data-testid="bot"] .answer-text p >> nth=0'), lead
     chips = page.locator("#chat button.cite")
