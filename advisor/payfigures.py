@@ -93,9 +93,6 @@ def pay_figures(
         for n, c in passages.items()
     }
     asked = lexicon.subjects_in(question, question=True)
-    # a chart of one job's pay shows that job's figures; a sentence the answer quotes may
-    # compare it with another ("…coders make $50,240, while billers earn $45,250")
-    jobs = {k for k in asked if lexicon.subjects[k].kind == "occupation"}
     supported: list[tuple[int, FigureFact]] = []
     for line in answer.splitlines():
         label = lead_label(line)
@@ -113,7 +110,7 @@ def pay_figures(
                      if fact.figure.matches(figure) and mismatch(stated, fact, lexicon) is None),
                     None,
                 )  # fmt: skip
-                if found and _is_pay(found[1]) and (not jobs or jobs & found[1].subject_keys):
+                if found and _is_pay(found[1]):
                     supported.append(found)
     return _distinct(_drawable(supported))
 

@@ -71,20 +71,6 @@ def test_a_figure_no_cited_fact_supports_is_never_listed() -> None:
     assert pay_figures(answer, [], [], library(CORPUS)[0]) == []  # nothing cited: nothing drawn
 
 
-def test_one_jobs_pay_shows_that_jobs_figures_only() -> None:
-    """A quoted sentence may compare the asked job with another; the chart and table of a
-    question about one job list that job's figures, and a comparison lists both."""
-    answer = (
-        "- Late-career medical coders make an average of $50,240 per year, according to "
-        "PayScale data from June, 2021, while late-career medical billers earn a $45,250 "
-        "average salary annually [1]."
-    )
-    billers, _ = figures_of(answer, ["$50,240"], "How much do medical billers make?")
-    assert [(f.text, f.occupation) for f in billers] == [("$45,250", "medical biller")]
-    both, _ = figures_of(answer, ["$50,240"], "Do medical coders or billers make more?")
-    assert sorted(f.text for f in both) == ["$45,250", "$50,240"]
-
-
 def test_prices_and_gaps_are_not_pay_figures() -> None:
     tuition, _ = figures_of("Tuition begins at $1,239 [1].", ["Tuition begins"])
     assert tuition == []
