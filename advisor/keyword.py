@@ -99,30 +99,33 @@ class KeywordIndex:
             ) from err
 
     def search(self, tokens: list[str], n: int) -> list[tuple[str, float]]:
-        """(chunk id, BM25 score), best first; only passages sharing a token with the query.
+        """(chunk id, BM25 score), best first; only passages sharing a token with the query."""
+        return self.candidates(tokens, n)[0]
+
+    def candidates(self, tokens: list[str], n: int) -> tuple[list[tuple[str, float]], bool]:
+        """`search`'s hits, and whether some words were too common to pick them (then
+        `score` weighs dense search's candidates with those words too).
 
         FTS5 finds and pre-ranks the matches with its own bm25() in C; the best of them
         are then scored with Okapi BM25 exactly as rank-bm25 scored them before (k1 1.5,
         b 0.75, a term in most passages weighs a quarter of the mean idf, not nothing),
         so the ranking the labelled sets were measured on is kept. A query whose every
-        word is too common to pick candidates (see `_selective`) finds none: `score`
-        then weighs the passages dense search found.
+        word is too common to pick candidates (see `_selective`) finds none.
         """
-        if n < 1:
-            return []
         frequency = self._frequency(tokens)
-        expression = _match_expression(self._selective(tokens, frequency))
-        if not expression:
-            return []
+        chosen = self._selective(tokens, frequency)
+        cut = len(chosen) < len(set(tokens) & frequency.keys())
+        if n < 1 or not chosen:
+            return [], cut
         rows = self._run(
             "SELECT chunk_id, tokens FROM passages WHERE passages MATCH ? ORDER BY rank LIMIT ?",
-            (expression, max(PREFILTER, 10 * n)),
+            (_match_expression(chosen), max(PREFILTER, 10 * n)),
         )
         idf = self._idf(frequency)
         scored = [(cid, self._okapi(text.split(), tokens, idf)) for cid, text in rows]
         scored = [(cid, score) for cid, score in scored if score > 0]
         scored.sort(key=lambda pair: -pair[1])
-        return scored[:n]
+        return scored[:n], cut
 
     def score(self, tokens: list[str], passages: dict[str, list[str]]) -> dict[str, float]:
         """BM25 of given passages (their tokens as `advisor.text.tokenize` makes them),
@@ -130,11 +133,6 @@ class KeywordIndex:
         idf = self._idf(self._frequency(tokens))
         scored = {cid: self._okapi(words, tokens, idf) for cid, words in passages.items()}
         return {cid: score for cid, score in scored.items() if score > 0}
-
-    def cut(self, tokens: list[str]) -> bool:
-        """Did `search` leave some of these words out of picking candidates (too common)?"""
-        frequency = self._frequency(tokens)
-        return len(self._selective(tokens, frequency)) < len(set(tokens) & frequency.keys())
 
     def check(self) -> None:
         """Read the full-text index itself: one stored word, searched."""

@@ -321,7 +321,8 @@ def test_past_the_budget_fused_search_still_weighs_words(
     index = retriever._loaded.keyword
     frequency = index._frequency(tokenize(question))
     monkeypatch.setattr(keyword, "MATCH_BUDGET", min(frequency.values()))
-    assert index.cut(tokenize(question)) and len(retriever.keyword(question, 500)) < matching
+    picked, cut = index.candidates(tokenize(question), 500)
+    assert cut and len(picked) < matching
     part = {h.chunk.chunk_id: h.bm25 for h in retriever.search(question, k=5).hits}
     shared = [c for c in part if within.get(c) is not None]  # scored within the budget
     assert shared and all(part[c] == pytest.approx(within[c]) for c in shared), (part, within)

@@ -222,16 +222,15 @@ class Retriever:
         return tokenize(" ".join([query, *loaded.lexicon.acronyms_for(query)]))
 
     def _rescored(
-        self, loaded: Loaded, query: str, ids: list[str], chunks: dict[str, Chunk]
+        self, loaded: Loaded, tokens: list[str], ids: list[str], chunks: dict[str, Chunk]
     ) -> list[tuple[str, float]]:
         """BM25 of the dense candidates, for a question some of whose words were in too
-        many passages to pick keyword candidates (`KeywordIndex.cut`): the passages that
-        hold only those words are still weighed by them."""
+        many passages to pick keyword candidates (`KeywordIndex.candidates`): the passages
+        that hold only those words are still weighed by them."""
 
         def words(c: str) -> list[str]:
             return cached(loaded.tokens, c, lambda: tokenize(chunks[c].embed_text))
 
-        tokens = self._query_tokens(loaded, query)
         passages = {c: words(c) for c in ids if c in chunks}
         scores = self._keyword_call(loaded, lambda: loaded.keyword.score(tokens, passages))
         return sorted(scores.items(), key=lambda pair: -pair[1])
@@ -250,15 +249,16 @@ class Retriever:
         dense = self._dense(loaded, vector, cfg.candidates)
         timings["dense"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        keyword = self._keyword(loaded, query, cfg.candidates)
+        tokens = self._query_tokens(loaded, query)
+        keyword, cut = self._keyword_call(
+            loaded, lambda: loaded.keyword.candidates(tokens, cfg.candidates)
+        )
         timings["bm25"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         chunks = self._fetch(loaded, [c for c, _ in dense] + [c for c, _ in keyword])
-        if not keyword or self._keyword_call(
-            loaded, lambda: loaded.keyword.cut(self._query_tokens(loaded, query))
-        ):
+        if not keyword or cut:
             found = dict(keyword)  # the same scores: one BM25 over the same words
-            found.update(self._rescored(loaded, query, [c for c, _ in dense], chunks))
+            found.update(self._rescored(loaded, tokens, [c for c, _ in dense], chunks))
             keyword = sorted(found.items(), key=lambda pair: -pair[1])
         dense_scores = {cid: sim for cid, sim in dense if cid in chunks}
         bm25_scores = {cid: score for cid, score in keyword if cid in chunks}
