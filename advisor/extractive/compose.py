@@ -210,8 +210,8 @@ def _comparison_answer(
 def _said_of_another(
     question: str, passages: Sequence[Chunk], wanted: list[str], lex: Lexicon
 ) -> list[str]:
-    """ "Is coding stressful?" when only billing's stress is written about: say the articles
-    don't say it of coders, and what they say of the other job, never as if of coders."""
+    """ "Is <job A's activity> stressful?" when only job B's stress is written about: say the
+    articles don't say it of job A, and what they say of job B, never as if of job A."""
     jobs = [k for k in wanted if lex.subjects[k].kind == "occupation"]
     if not jobs:
         return []

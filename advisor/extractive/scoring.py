@@ -83,7 +83,7 @@ def score(question: str, candidates: list[Candidate], lex: Lexicon) -> None:
         elif comparing and c.is_list:  # a list names both sides without comparing them
             c.score *= 0.5
         if defining and DEFINITION.search(c.text) and not c.is_list:
-            c.score += 0.8  # "What is PALS?" wants "PALS is a …", not the steps to get it
+            c.score += 0.8  # "What is <X>?" wants "<X> is a …", not the steps to get it
         if credential:  # "Which certification should I get?" wants one named, here
             names = any(lex.subjects[k].kind == "credential" for k in lex.subjects_in(c.text))
             c.score = c.score + 1.2 if names else c.score * 0.8

@@ -83,8 +83,8 @@ def comparisons(sides: list[str], candidates: list[Candidate]) -> list[Compariso
 
 
 def side_name(lex: Lexicon, key: str, capital: bool = False) -> str:
-    """How an answer names a side: occupations in the plural ("medical coders"), a
-    credential by its own name ("CCS")."""
+    """How an answer names a side: occupations in the plural ("<job>s"), a credential by
+    its own name ("<ACRONYM>")."""
     name = key if lex.subjects[key].kind == "credential" else plural(key)
     return name[0].upper() + name[1:] if capital else name
 
