@@ -7,6 +7,7 @@ API) read and test without building the page.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -47,16 +48,25 @@ log = logging.getLogger(__name__)
 CHIPS = 4  # suggestion buttons next to the composer: examples first, follow-ups later
 WARM_UP_QUESTION = "What does the job involve day to day?"
 BUSY = "Many students are asking right now; please ask again in a moment."
-# A streamed answer is redrawn at most this often. Every redraw sends the chat and nine
-# controls through Gradio (about 20 ms of the page's CPU); the extractive answer, ready
-# in tens of milliseconds, is then one redraw, and an LLM's tokens still appear live.
+# A streamed answer is redrawn at most this often. Every redraw sends the chat through
+# Gradio; the extractive answer, ready in tens of milliseconds, is then one redraw, and
+# an LLM's tokens still appear live.
 REDRAW_S = 0.1
 
 
 def empty_session() -> dict[str, Any]:
-    """Per-browser state: the raw turns (for follow-ups), replies by message index, and
-    the last question asked (for Retry)."""
-    return {"turns": [], "replies": {}, "last_question": ""}
+    """Per-browser state: the raw turns (for follow-ups), replies by message index, the
+    last question asked (for Retry) and the suggestions shown (none yet: the examples)."""
+    return {"turns": [], "replies": {}, "last_question": "", "chips": []}
+
+
+def turn_html(turn: str) -> str:
+    """The marker page.js sets the controls from: "busy" (Ask off, Stop on, no
+    suggestions), "answered" (Retry, Copy, New chat) or "" (a fresh chat).
+
+    One small output instead of a gr.update per button: Gradio builds a new component,
+    and inspects its signature, for every update it sends (about 20 ms a turn)."""
+    return f'<span data-turn="{turn}"></span>'
 
 
 class ChatService:
@@ -179,7 +189,7 @@ class ChatService:
                 yield self._out(chat, session, busy=True)
         except Exception as error:  # every failure gets a message with the fix, never a trace
             chat[-1] = {"role": "assistant", "content": message_html(friendly_error(error))}
-            yield self._out(chat, session, chips=self.examples, answered=True)
+            yield self._out(chat, session, chips=self.examples)
 
     def _finish(self, question: str, reply: Reply, chat: list[dict], session: dict) -> tuple:
         index = len(chat) - 1
@@ -193,7 +203,7 @@ class ChatService:
             "replies": {**session["replies"], index: (question, reply)},
         }  # fmt: skip
         chips = follow_ups(question, reply, asked) or self.examples
-        return self._out(chat, session, chips=chips, answered=True)
+        return self._out(chat, session, chips=chips)
 
     def retry(self, chat: list[dict], session: dict[str, Any]) -> Iterator[tuple]:
         """Ask the last question again in place of its answer."""
@@ -217,7 +227,7 @@ class ChatService:
                 shown = ""
             note = '<p class="stopped">Stopped. Ask again or pick a question below.</p>'
             chat = [*chat[:-1], {"role": "assistant", "content": shown + note}]
-        return (chat, *self._controls(busy=False, chips=self.examples, answered=True))
+        return (chat, turn_html(answered(chat)), *self._chips(self.examples))
 
     def clear(self) -> tuple:
         """A new conversation: nothing shown, nothing remembered."""
@@ -225,19 +235,10 @@ class ChatService:
 
     # --- what the controls show ---------------------------------------------------------
 
-    def _controls(self, busy: bool, chips: list[str] | None, answered: bool) -> tuple:
-        send = gr.update(interactive=not busy)
-        stop = gr.update(visible=busy)
-        after = [gr.update(visible=answered and not busy) for _ in range(3)]  # Retry, Copy, New
-        if chips is None:
-            buttons = [gr.update(visible=not busy) for _ in range(CHIPS)]
-        else:
-            buttons = [
-                gr.update(value=chips[i], visible=not busy) if i < len(chips)
-                else gr.update(visible=False)
-                for i in range(CHIPS)
-            ]  # fmt: skip
-        return (send, stop, *after, *buttons)
+    def _chips(self, chips: list[str]) -> list[str]:
+        """The suggestion buttons' texts; "" for one not needed (page.js hides it)."""
+        shown = (chips or self.examples)[:CHIPS]
+        return [*shown, *[""] * (CHIPS - len(shown))]
 
     def _out(
         self,
@@ -248,12 +249,16 @@ class ChatService:
         notice: str = "",
         busy: bool = False,
         chips: list[str] | None = None,
-        answered: bool = False,
     ) -> tuple:
+        """What the page shows: chat, session, the question box (kept unless given),
+        notice, the turn marker and the suggestions (new ones, else those shown)."""
         notice_html = f'<p class="notice" role="alert">{escape_text(notice)}</p>' if notice else ""
         box = gr.skip() if question is None else question
-        controls = self._controls(busy, chips, answered)
-        return (list(chat), session, box, notice_html, *controls)
+        if chips is not None:
+            session = {**session, "chips": chips}
+        turn = "busy" if busy else answered(chat)
+        chip_texts = self._chips(session.get("chips", []))
+        return (list(chat), session, box, notice_html, turn_html(turn), *chip_texts)
 
     # --- feedback and the API -----------------------------------------------------------
 
@@ -295,8 +300,27 @@ def answer_content(reply: Reply, prefix: str, corpus_dir: Path) -> str | list:
         return answer_html(reply, prefix, corpus_dir)
     head, tail = answer_parts(reply, prefix, corpus_dir)
     chart = pay_chart(reply.figures, card_targets(reply, prefix), reply.standalone_question)
-    plot = gr.Plot(chart, show_label=False, container=False, elem_classes=["pay-chart"])
-    return [head, plot, tail]
+    return [head, chart_message(chart), tail]
+
+
+CHART_ARGS = {"show_label": False, "container": False, "elem_classes": ["pay-chart"]}
+# gr.Plot's config for the pay chart, read once at import (inside an event a component
+# is only an update): a gr.Plot in a message is rebuilt, and its signature inspected,
+# on every redraw of the chat.
+CHART_PROPS = gr.Plot(**CHART_ARGS, render=False).get_config()
+
+
+def chart_message(chart: dict) -> dict[str, Any]:
+    """A Plotly JSON figure as the chat's component message (what a gr.Plot becomes)."""
+    value = {"type": "plotly", "plot": json.dumps(chart)}
+    return {"type": "component", "component": "plot", "value": value,
+            "constructor_args": {**CHART_ARGS, "render": False},
+            "props": {**CHART_PROPS, "value": value}}  # fmt: skip
+
+
+def answered(chat: list[dict]) -> str:
+    """ "answered" once the chat holds a reply (or an error message), else ""."""
+    return "answered" if any(m.get("role") == "assistant" for m in chat) else ""
 
 
 def message_text(message: dict) -> str:

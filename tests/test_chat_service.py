@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from advisor.answer import Advisor
-from advisor.chat_service import ChatService, empty_session
+from advisor.chat_service import ChatService, empty_session, turn_html
 from advisor.index.build import build_index
 from advisor.index.manifest import read_manifest
 from advisor.retrieve import Retriever
@@ -59,9 +59,9 @@ def test_status_first_then_answer_then_follow_ups(real_index: Settings, real_emb
     outs = list(service.respond("How long is PALS training?", [], empty_session()))
     first, last = outs[0], outs[-1]
     assert "Searching 5 articles" in text(first[0][-1])
-    assert first[4]["interactive"] is False and first[5]["visible"] is True  # Ask off, Stop on
-    assert last[4]["interactive"] is True and last[5]["visible"] is False
-    chips = [u.get("value") for u in last[9:] if u.get("visible")]
+    assert first[4] == turn_html("busy")  # page.js: Ask off, Stop on, no suggestions
+    assert last[4] == turn_html("answered")  # Retry, Copy, New chat
+    chips = [text for text in last[5:] if text]
     assert 2 <= len(chips) <= 3 and not any("training" in c.lower() for c in chips)
 
 
@@ -77,6 +77,6 @@ def test_stop_keeps_what_was_shown_and_offers_retry(settings: Settings) -> None:
     service = ChatService(settings)
     shown = [{"type": "text", "text": "<p>Half</p>"}]  # as Gradio hands a message back
     partial = [{"role": "user", "content": "q"}, {"role": "assistant", "content": shown}]
-    chat, send, stop, retry, *_ = service.stop(partial)
+    chat, turn, *chips = service.stop(partial)
     assert text(chat[-1]).startswith("<p>Half</p>") and "Stopped" in text(chat[-1])
-    assert send["interactive"] is True and stop["visible"] is False and retry["visible"] is True
+    assert turn == turn_html("answered") and chips == service.examples

@@ -147,7 +147,22 @@
   for (const type of ["wheel", "touchmove", "keydown"]) {
     document.addEventListener(type, unpin, { passive: true });
   }
+  // The controls follow the turn the server reports in #turn (one marker, not an update
+  // per button): Ask is off while answering; page.css shows Stop, Retry, Copy, New chat
+  // and the suggestions from body[data-turn]; a suggestion with no text is hidden.
+  function applyTurn() {
+    const marker = document.querySelector("#turn [data-turn]");
+    const turn = marker ? marker.dataset.turn : "";
+    if (document.body.dataset.turn !== turn) document.body.dataset.turn = turn;
+    const ask = document.getElementById("ask");
+    if (ask && ask.disabled !== (turn === "busy")) ask.disabled = turn === "busy";
+    for (const chip of document.querySelectorAll("#suggestions .chip")) {
+      const empty = !chip.textContent.trim();
+      if (chip.hidden !== empty) chip.hidden = empty;
+    }
+  }
   function onChange() {
+    applyTurn();
     describeChips();
     hookCharts();
     const users = document.querySelectorAll('#chat [data-testid="user"]');
@@ -192,7 +207,7 @@
   };
 
   const start = () => new MutationObserver(onChange).observe(document.body, {
-    childList: true, subtree: true,
+    childList: true, subtree: true, characterData: true,  // a suggestion's new text
   });
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
