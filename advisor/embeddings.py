@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -26,6 +27,7 @@ from advisor.settings import EmbeddingSettings, bundled_model_path
 
 if TYPE_CHECKING:
     import numpy as np
+    import onnxruntime
     from sentence_transformers import SentenceTransformer
 
     from advisor.onnx_export import OnnxSpec
@@ -52,6 +54,10 @@ class SentenceEmbedder:
         self.settings = settings
         self._model: Encoder | None = None
         self._lock = threading.Lock()
+        # question text -> its vector, least recently used first (settings.query_cache)
+        self._queries: OrderedDict[str, tuple[float, ...]] = OrderedDict()
+        self._queries_lock = threading.Lock()
+        self.query_hits = self.query_misses = 0
 
     @property
     def model(self) -> Encoder:
@@ -66,7 +72,24 @@ class SentenceEmbedder:
         return self.model.encode(texts, self.settings.batch_size, progress).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
+        """A question's vector; one asked before comes from the cache, unchanged (the
+        model is deterministic, and the cache lives and dies with the loaded model)."""
+        size = self.settings.query_cache
+        if size:
+            with self._queries_lock:
+                kept = self._queries.get(text)
+                if kept is not None:
+                    self._queries.move_to_end(text)
+                    self.query_hits += 1
+                    return list(kept)
+        vector = self.embed_documents([text])[0]
+        if size:
+            with self._queries_lock:
+                self.query_misses += 1
+                self._queries[text] = tuple(vector)
+                while len(self._queries) > size:
+                    self._queries.popitem(last=False)
+        return vector
 
 
 def load_encoder(settings: EmbeddingSettings) -> Encoder:
@@ -75,7 +98,7 @@ def load_encoder(settings: EmbeddingSettings) -> Encoder:
     path = settings.model_path or _bundled_path()
     _offline()
     if settings.backend == "onnx" and settings.device.lower() == "cpu":
-        encoder = _onnx_encoder(path, settings.cache_dir)
+        encoder = _onnx_encoder(path, settings.cache_dir, settings.query_threads or 0)
         if encoder is not None:
             return encoder
     return TorchEncoder(_load_model(path, settings.device))
@@ -92,13 +115,13 @@ def prepare(settings: EmbeddingSettings) -> None:
 
     path = settings.model_path or _bundled_path()
     if onnx_export.read_spec(onnx_export.export_folder(settings.cache_dir, path)) is None:
-        _onnx_encoder(path, settings.cache_dir)
+        _onnx_encoder(path, settings.cache_dir, settings.query_threads or 0)
 
 
 _export_lock = threading.Lock()
 
 
-def _onnx_encoder(model_path: str, cache_dir: Path) -> OnnxEncoder | None:
+def _onnx_encoder(model_path: str, cache_dir: Path, threads: int) -> OnnxEncoder | None:
     from advisor import onnx_export
 
     if not os.path.isdir(model_path):
@@ -114,21 +137,21 @@ def _onnx_encoder(model_path: str, cache_dir: Path) -> OnnxEncoder | None:
     if isinstance(spec, str):
         log.warning("using sentence-transformers: %s", spec)
         return None
-    return _cached_onnx(str(folder), spec)
+    return _cached_onnx(str(folder), spec, threads)
 
 
 _load_lock = threading.Lock()
 
 
-def _cached_onnx(folder: str, spec: OnnxSpec) -> OnnxEncoder:
+def _cached_onnx(folder: str, spec: OnnxSpec, threads: int) -> OnnxEncoder:
     """One encoder per export, loaded once however many threads (and `preload`) want it."""
     with _load_lock:  # the load releases the GIL, so a waiting thread costs nothing
-        return _loaded_onnx(folder, spec)
+        return _loaded_onnx(folder, spec, threads)
 
 
 @lru_cache(maxsize=4)
-def _loaded_onnx(folder: str, spec: OnnxSpec) -> OnnxEncoder:
-    return OnnxEncoder(Path(folder), spec)
+def _loaded_onnx(folder: str, spec: OnnxSpec, threads: int) -> OnnxEncoder:
+    return OnnxEncoder(Path(folder), spec, threads)
 
 
 def preload(settings: EmbeddingSettings) -> threading.Thread | None:
@@ -163,14 +186,15 @@ def preload(settings: EmbeddingSettings) -> threading.Thread | None:
         return None
     if not isinstance(spec, onnx_export.OnnxSpec):
         return None  # no export yet, or a refused one: the question's own load deals with it
-    thread = threading.Thread(target=_preload, args=(str(folder), spec), name="embedder-preload")
+    args = (str(folder), spec, settings.query_threads or 0)
+    thread = threading.Thread(target=_preload, args=args, name="embedder-preload")
     thread.start()  # not a daemon: the interpreter never ends under a half-made session
     return thread
 
 
-def _preload(folder: str, spec: OnnxSpec) -> None:
+def _preload(folder: str, spec: OnnxSpec, threads: int) -> None:
     try:
-        _cached_onnx(folder, spec)
+        _cached_onnx(folder, spec, threads)
     except Exception as err:  # the question loads it again and says what is wrong
         log.debug("preloading the embedder failed: %s", err)
 
@@ -184,8 +208,9 @@ class OnnxEncoder:
 
     name = "onnx"
 
-    def __init__(self, folder: Path, spec: OnnxSpec) -> None:
-        import onnxruntime
+    def __init__(self, folder: Path, spec: OnnxSpec, threads: int = 0) -> None:
+        """`threads` embed one question (0: onnxruntime's pool over every core, the
+        same session as for batches); batches always use every core."""
         from tokenizers import Tokenizer
 
         self.spec = spec
@@ -194,11 +219,35 @@ class OnnxEncoder:
         self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER))
         self.tokenizer.enable_truncation(spec.max_seq_length)
         self.tokenizer.enable_padding(pad_id=spec.pad_id, pad_token=spec.pad_token)
+        self._graph = str(folder / GRAPH)
+        self.threads = threads
+        self.session = self._session(threads)
+        self._batch_session: onnxruntime.InferenceSession | None = None
+        self._batch_lock = threading.Lock()
+
+    def _session(self, threads: int) -> onnxruntime.InferenceSession:
+        """A session on `threads` threads without busy-waiting between runs (a page
+        answering many students: by default onnxruntime's pool spins for the next run,
+        which cost the page a third of its CPU under load), or 0: onnxruntime's default."""
+        import onnxruntime
+
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # errors only: no warnings about unused initialisers
-        self.session = onnxruntime.InferenceSession(
-            str(folder / GRAPH), options, providers=["CPUExecutionProvider"]
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = threads
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return onnxruntime.InferenceSession(
+            self._graph, options, providers=["CPUExecutionProvider"]
         )
+
+    def _for(self, count: int) -> onnxruntime.InferenceSession:
+        if count == 1 or self.threads == 0:
+            return self.session
+        with self._batch_lock:  # made on the first batch: a page never loads it
+            if self._batch_session is None:
+                self._batch_session = self._session(threads=0)
+            return self._batch_session
 
     def encode(self, texts: list[str], batch_size: int, progress: bool = False) -> np.ndarray:
         """Batches of similar length (less padding), returned in the order given."""
@@ -229,7 +278,7 @@ class OnnxEncoder:
             name: np.array([getattr(e, fields[name]) for e in encoded], dtype=np.int64)
             for name in self.spec.inputs
         }
-        vectors = self.session.run(None, feed)[0]
+        vectors = self._for(len(texts)).run(None, feed)[0]
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
 

@@ -19,14 +19,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from advisor.settings import Settings
+from advisor.settings import Settings, for_serving
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 
 import gradio as gr
 
 from advisor.answer import Advisor
-from advisor.chat_service import ChatService, empty_session
+from advisor.chat_service import ChatService, empty_session, turn_html
 from advisor.remote import REMOTE_API
 from advisor.render import covers_html
 
@@ -61,6 +61,7 @@ PLACEHOLDER = (
 
 def build_app(settings: Settings, advisor: Advisor | None = None) -> gr.Blocks:
     """Build the page from the package; it holds no answering logic of its own."""
+    settings = for_serving(settings)
     service = ChatService(settings, advisor)
     limit = settings.retrieval.max_query_chars
     # ChatService admits and limits answers itself (settings.concurrency, queue_size), so
@@ -82,10 +83,10 @@ def build_app(settings: Settings, advisor: Advisor | None = None) -> gr.Blocks:
                               elem_id=f"chip-{i}", min_width=0)
                     for i, text in enumerate(service.examples)
                 ]  # fmt: skip
-                retry = gr.Button("Retry", size="sm", visible=False, elem_id="retry", min_width=0)
-                copy = gr.Button("Copy", size="sm", visible=False, elem_id="copy", min_width=0)
-                clear = gr.Button("New chat", size="sm", visible=False, elem_id="clear",
-                                  min_width=0)  # fmt: skip
+                # shown by page.css after an answer (the turn marker), not by gr.update
+                retry = gr.Button("Retry", size="sm", elem_id="retry", min_width=0)
+                copy = gr.Button("Copy", size="sm", elem_id="copy", min_width=0)
+                clear = gr.Button("New chat", size="sm", elem_id="clear", min_width=0)
             with gr.Row(elem_id="ask-row", equal_height=True):
                 question = gr.Textbox(
                     label="Your question", show_label=False, elem_id="question", scale=1,
@@ -93,18 +94,18 @@ def build_app(settings: Settings, advisor: Advisor | None = None) -> gr.Blocks:
                     container=False, autofocus=True,
                 )  # fmt: skip
                 send = gr.Button("Ask", variant="primary", elem_id="ask", scale=0, min_width=72)
-                stop = gr.Button("Stop", variant="stop", elem_id="stop", scale=0, min_width=72,
-                                 visible=False)  # fmt: skip
+                stop = gr.Button("Stop", variant="stop", elem_id="stop", scale=0, min_width=72)
             notice = gr.HTML("", elem_id="notice", padding=False)
+            turn = gr.HTML(turn_html(""), elem_id="turn", padding=False)
             gr.HTML(f'<p id="char-count" data-limit="{limit}" aria-live="polite"></p>',
                     padding=False, elem_id="char-count-box")  # fmt: skip
-        outputs = [chatbot, session, question, notice, send, stop, retry, copy, clear, *chips]
+        outputs = [chatbot, session, question, notice, turn, *chips]
         asked = gr.on([send.click, question.submit], service.respond,
                       [question, chatbot, session], outputs, **private)  # fmt: skip
         picked = [chip.click(service.respond, [chip, chatbot, session], outputs, **private)
                   for chip in chips]  # fmt: skip
         retried = retry.click(service.retry, [chatbot, session], outputs, **private)
-        stop.click(service.stop, [chatbot], [chatbot, send, stop, retry, copy, clear, *chips],
+        stop.click(service.stop, [chatbot], [chatbot, turn, *chips],
                    cancels=[asked, *picked, retried], **private)  # fmt: skip
         copy.click(None, None, None, js="() => window.advisorCopyLastAnswer()")
         clear.click(service.clear, None, outputs, **private)

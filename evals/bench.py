@@ -134,7 +134,8 @@ def main() -> None:
     import os
 
     cases = load_retrieval_set()
-    embedder = SentenceEmbedder(Settings().embedding)
+    # no question-vector cache: the repeats below time the model, not the cache
+    embedder = SentenceEmbedder(Settings().embedding.model_copy(update={"query_cache": 0}))
     embedder.embed_query("load the model before timing")
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)

@@ -248,6 +248,7 @@ def probe(corpus: Path, index: Path, questions: list[str]) -> dict:
 
 def run_probe(script: str, corpus: Path, index: Path, argument: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    env["ADVISOR_EMBEDDING__QUERY_CACHE"] = "0"  # repeated questions time the model, not a cache
     done = subprocess.run(
         [sys.executable, "-c", script, str(corpus), str(index), argument],
         env=env,

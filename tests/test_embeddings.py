@@ -124,3 +124,18 @@ def test_the_preload_thread_imports_nothing_and_is_the_encoder_questions_use() -
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {"thread": "embedder-preload", "imports": [], "loads": 1}
+
+
+def test_a_question_asked_again_reuses_its_vector_and_the_cache_is_bounded() -> None:
+    settings = EmbeddingSettings(query_cache=2)
+    embedder = SentenceEmbedder(settings)
+    first = embedder.embed_query("Is CCS better than CPC?")
+    assert embedder.embed_query("Is CCS better than CPC?") == first  # the same vector
+    assert (embedder.query_hits, embedder.query_misses) == (1, 1)
+    again = SentenceEmbedder(EmbeddingSettings(query_cache=0))  # none: the model every time
+    assert again.embed_query("Is CCS better than CPC?") == pytest.approx(first, abs=1e-6)
+    assert again.query_hits == 0
+    for question in ("Where do coders work?", "How long is PALS training?"):
+        embedder.embed_query(question)
+    embedder.embed_query("Is CCS better than CPC?")  # pushed out by the two since: run again
+    assert (embedder.query_hits, embedder.query_misses) == (1, 4)
